@@ -1,0 +1,118 @@
+"""The ``lawset`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lawset",
+        description="Build, validate and release a Chinese legal instruction-tuning dataset.",
+    )
+    p.add_argument("--version", action="version", version=f"lawset {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    b = sub.add_parser(
+        "build",
+        help="run the pipeline: raw sources -> release candidate in Hub layout",
+        description=(
+            "Run the pipeline over the raw sources and write a release candidate: "
+            "data/<config>/<split>-*.parquet, README.md (dataset card), manifest.json and "
+            "reports/ (stats.json, rejects/). An interrupted build resumes when rerun with the "
+            "same arguments."
+        ),
+    )
+    b.add_argument("--sources", required=True, type=Path, help="raw sources folder (../shared/raw)")
+    b.add_argument("--out", required=True, type=Path, help="output folder (new, or a lawset build)")
+    b.add_argument("--recipe", type=Path, help="recipe YAML (default: the built-in default recipe)")
+    b.add_argument(
+        "--only",
+        help="comma-separated source categories to build: laws, cases, exam, qa, general",
+    )
+    b.add_argument(
+        "--limit",
+        type=int,
+        help="deterministic sample of N units per source (laws: N statute files), for quick runs",
+    )
+    b.add_argument("--workers", type=int, help="worker processes (default: the recipe's, 1)")
+    b.add_argument(
+        "--keep-work", action="store_true", help="keep OUT/.lawset-work (shards, markers) after"
+    )
+    b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .pipeline.executor import BuildError, BuildOptions, build
+    from .recipe import RecipeError, load_recipe
+
+    if args.limit is not None and args.limit < 1:
+        print("lawset build: --limit must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        print("lawset build: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        recipe = load_recipe(args.recipe)
+        only = [c.strip() for c in args.only.split(",") if c.strip()] if args.only else None
+        summary = build(
+            BuildOptions(
+                sources=args.sources,
+                out=args.out,
+                recipe=recipe,
+                only=only,
+                limit=args.limit,
+                workers=args.workers,
+                progress=not args.no_progress,
+                keep_work=args.keep_work,
+            )
+        )
+    except (RecipeError, BuildError) as exc:
+        print(f"lawset build: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _report(args.out, summary)
+    return EXIT_OK
+
+
+def _report(out: Path, summary: dict) -> None:
+    print(f"release candidate written to {out}/")
+    for config, splits in summary["configs"].items():
+        rows = ", ".join(f"{s} {n:,}" for s, n in splits.items())
+        print(f"  data/{config}/  {rows}")
+    dropped = [
+        (step, reason, n)
+        for step, s in summary["steps"].items()
+        for reason, n in sorted(s["dropped"].items())
+    ]
+    if dropped:
+        print(f"dropped (kept with reasons in {out}/reports/rejects/):")
+        for step, reason, n in dropped:
+            print(f"  {step:24s} {reason:24s} {n:>9,}")
+    problems = summary["problems"]
+    if problems:
+        shown = [p for p in problems if p["reason"] != "duplicate_file"][:5]
+        print(f"{len(problems)} source files had problems; first ones:")
+        for p in shown:
+            print(f"  {p['file']}: {p['reason']}")
+    print(
+        f"stats: {out}/reports/stats.json   card: {out}/README.md   manifest: {out}/manifest.json"
+    )
+    print(f"time: {summary['timings']['total_s']:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "build":
+        return _build(args)
+    _parser().print_help()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Pipeline building blocks: steps that stream batches of records, and the per-shard context.
+
+A record is a dict with a ``kind`` ("article", "query", ...). A step handles the kind it declares
+in ``applies_to`` and passes every other record through untouched, so source records and the
+queries made from them flow through one chain. The runner, not the steps, owns counting, rejects
+and side outputs: a filter only answers keep, or drop with a reason (datatrove's contract).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+Record = dict[str, Any]
+Batch = list[Record]
+
+
+class StepParams(BaseModel):
+    """Parameters of a step, validated from the recipe; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Stats:
+    """Per-step counts (in, out, dropped per reason) and free counters, mergeable across shards."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.counters: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def step(self, name: str) -> dict[str, Any]:
+        return self.steps.setdefault(name, {"in": 0, "out": 0, "dropped": {}})
+
+    def drop(self, name: str, reason: str, n: int = 1) -> None:
+        dropped = self.step(name)["dropped"]
+        dropped[reason] = dropped.get(reason, 0) + n
+
+    def count(self, group: str, key: str, n: int = 1) -> None:
+        self.counters[group][key] += n
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "steps": {k: self.steps[k] for k in self.steps},
+            "counters": {g: dict(sorted(c.items())) for g, c in sorted(self.counters.items())},
+        }
+
+    def merge(self, other: dict[str, Any]) -> None:
+        for name, s in other.get("steps", {}).items():
+            mine = self.step(name)
+            mine["in"] += s["in"]
+            mine["out"] += s["out"]
+            for reason, n in s["dropped"].items():
+                self.drop(name, reason, n)
+        for group, c in other.get("counters", {}).items():
+            self.counters[group].update(c)
+
+
+class Context:
+    """What a step may touch while a shard runs: stats, rejects, side outputs, problems."""
+
+    def __init__(self, shard: int, rejects_path: Path | None = None) -> None:
+        self.shard = shard
+        self.stats = Stats()
+        self.side_outputs: dict[str, list[Record]] = defaultdict(list)
+        self._rejects_path = rejects_path
+        self._rejects = None
+
+    def reject(self, step: str, reason: str, record: Record | None = None, **extra: Any) -> None:
+        """Count a drop and keep the dropped record with its reason."""
+        self.stats.drop(step, reason)
+        if self._rejects_path is None:
+            return
+        if self._rejects is None:
+            self._rejects_path.parent.mkdir(parents=True, exist_ok=True)
+            self._rejects = open(self._rejects_path, "w", encoding="utf-8")  # noqa: SIM115
+        row = {"step": step, "reason": reason, **extra}
+        if record is not None:
+            row["record"] = {k: v for k, v in record.items() if not k.startswith("_")}
+        self._rejects.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+
+    def problem(self, source: str, file: str, reason: str, message: str) -> None:
+        """A source file that could not be used (fully or partly): reported, never silent."""
+        self.reject("read", reason, None, source=source, file=file, message=message)
+
+    def emit(self, sink: str, record: Record) -> None:
+        """Send a record to a side output (e.g. the statute index) without changing the stream."""
+        self.side_outputs[sink].append(record)
+
+    def close(self) -> None:
+        if self._rejects is not None:
+            self._rejects.close()
+            self._rejects = None
+
+
+class Step:
+    """A unit of work over a stream of batches. Subclasses set ``name`` and ``applies_to``."""
+
+    name: ClassVar[str] = ""
+    applies_to: ClassVar[str] = "query"
+    Params: ClassVar[type[StepParams]] = StepParams
+    #: True for steps that pass their input on beside what they make (task generators);
+    #: then ``out`` counts only what the step made.
+    passes_input: ClassVar[bool] = False
+
+    def __init__(self, params: StepParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    def process(self, record: Record, ctx: Context) -> Iterable[Record]:
+        raise NotImplementedError
+
+    def run(self, batches: Iterable[Batch], ctx: Context) -> Iterator[Batch]:
+        stats = ctx.stats.step(self.name)
+        for batch in batches:
+            out: Batch = []
+            for record in batch:
+                if record["kind"] != self.applies_to:
+                    out.append(record)
+                    continue
+                stats["in"] += 1
+                before = len(out)
+                out.extend(self.process(record, ctx))
+                stats["out"] += len(out) - before - self.passes_input
+            if out:
+                yield out
+
+
+class Mapper(Step):
+    """One record in, one record out."""
+
+    def map(self, record: Record, ctx: Context) -> Record:
+        raise NotImplementedError
+
+    def process(self, record: Record, ctx: Context) -> Iterable[Record]:
+        return (self.map(record, ctx),)
+
+
+class Filter(Step):
+    """Answers keep (True) or drop with a reason (a string); dropped records go to the rejects."""
+
+    def keep(self, record: Record) -> bool | str:
+        raise NotImplementedError
+
+    def process(self, record: Record, ctx: Context) -> Iterable[Record]:
+        verdict = self.keep(record)
+        if verdict is True:
+            return (record,)
+        ctx.reject(self.name, str(verdict), record)
+        return ()
+
+
+class TaskGenerator(Step):
+    """Makes queries from a source record and passes the source record on for the next generator."""
+
+    level: ClassVar[str] = ""
+    passes_input = True
+
+    def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
+        raise NotImplementedError
+
+    def process(self, record: Record, ctx: Context) -> Iterable[Record]:
+        made = list(self.generate(record, ctx))
+        for q in made:
+            ctx.stats.count("tasks", q["task"])
+        return [record, *made]
+
+
+STEPS: dict[str, type[Step]] = {}
+
+
+def register_step(cls: type[Step]) -> type[Step]:
+    """Class decorator: make a step available to recipes under its ``name``."""
+    if not cls.name or cls.name in STEPS:
+        raise ValueError(f"step name missing or registered twice: {cls.name!r}")
+    STEPS[cls.name] = cls
+    return cls

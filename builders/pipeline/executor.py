@@ -1,0 +1,284 @@
+"""The local executor: plan, run shards on worker processes, resume, then write the release.
+
+Work state lives in ``OUT/.lawset-work/``: ``plan.json`` (the fingerprint of sources + recipe +
+options), one folder of sorted runs and rejects per shard, and one completion marker per finished
+shard. A rerun with the same fingerprint skips every shard with a marker and redoes the others from
+scratch, so a build killed at any moment (kill -9 included) finishes with the same files as an
+uninterrupted one. The work folder is removed after a successful build unless ``keep_work``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .. import __version__
+from ..recipe import CATEGORIES, Recipe, RecipeError
+from ..schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
+from ..sources import ADAPTERS, Problem
+from .base import Batch, Context, Record
+from .runs import KEY, SPLIT, RunWriter
+
+WORK = ".lawset-work"
+#: sink (release config) -> Arrow schema. Queries go to stage1; articles to statutes.
+SINKS = {"stage1": QUERY_SCHEMA, "statutes": STATUTE_SCHEMA}
+
+
+class BuildError(RuntimeError):
+    """A build that cannot start (bad options, unsafe output folder, nothing to build)."""
+
+
+@dataclass
+class BuildOptions:
+    sources: Path
+    out: Path
+    recipe: Recipe
+    only: list[str] | None = None
+    limit: int | None = None
+    workers: int | None = None
+    progress: bool = True
+    keep_work: bool = False
+
+
+@dataclass
+class BuildPlan:
+    units: list[tuple[str, dict[str, Any]]]  # (source name, unit)
+    problems: list[Problem]
+    fingerprint: str
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def split_of(group: str, recipe: Recipe) -> str:
+    """Deterministic, group-aware split: a group's hash decides, so a group never straddles."""
+    s = recipe.splits
+    x = stable_hash(s.salt + "\x1f" + group) / 2**64
+    if x < s.test:
+        return "test"
+    if x < s.test + s.validation:
+        return "validation"
+    return "train"
+
+
+def selected_sources(recipe: Recipe, only: list[str] | None) -> list[str]:
+    if only is None:
+        return sorted(recipe.sources)
+    bad = [c for c in only if c not in CATEGORIES]
+    if bad:
+        raise BuildError(
+            f"--only: unknown categor{'ies' if len(bad) > 1 else 'y'} {', '.join(bad)}; "
+            f"use names of the sources tree's folders: {', '.join(CATEGORIES)}"
+        )
+    names = sorted(n for n, s in recipe.sources.items() if s.category in only)
+    if not names:
+        have = sorted({s.category for s in recipe.sources.values()})
+        raise BuildError(
+            f"--only {','.join(only)}: the recipe has no source of that category "
+            f"(it has: {', '.join(have)})"
+        )
+    return names
+
+
+def make_plan(opts: BuildOptions) -> BuildPlan:
+    if not opts.sources.is_dir():
+        raise BuildError(f"--sources {opts.sources}: folder not found (point it at ../shared/raw)")
+    recipe = opts.recipe
+    units: list[tuple[str, dict[str, Any]]] = []
+    problems: list[Problem] = []
+    prints: list[Any] = [__version__, recipe.digest(), opts.only, opts.limit]
+    sources: dict[str, dict[str, Any]] = {}
+    for name in selected_sources(recipe, opts.only):
+        cfg = recipe.sources[name]
+        adapter = ADAPTERS[cfg.adapter]()
+        sp = adapter.plan(name, cfg, opts.sources / cfg.path, opts.limit)
+        units += [(name, u) for u in sp.units]
+        problems += sp.problems
+        prints.append([name, sp.fingerprint])
+        sources[name] = {**cfg.model_dump(), "units": len(sp.units), **sp.counters}
+    if not units:
+        detail = "; ".join(p.message for p in problems[:3])
+        raise BuildError(f"nothing to build: no usable input found. {detail}")
+    digest = hashlib.sha256(json.dumps(prints, ensure_ascii=False).encode()).hexdigest()
+    return BuildPlan(units=units, problems=problems, fingerprint=digest, sources=sources)
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[Batch]:
+    batch: Batch = []
+    for r in records:
+        batch.append(r)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run every unit of one shard through the recipe's steps; write runs, rejects and marker."""
+    recipe: Recipe = spec["recipe"]
+    shard, folder = spec["shard"], Path(spec["folder"])
+    if folder.exists():
+        shutil.rmtree(folder)  # leftovers of an interrupted attempt
+    folder.mkdir(parents=True)
+    ctx = Context(shard, folder / "rejects.jsonl")
+    steps = recipe.build_steps()
+    writers = {
+        sink: RunWriter(folder, sink, schema, recipe.execution.run_size)
+        for sink, schema in SINKS.items()
+    }
+
+    def source_records() -> Iterator[Record]:
+        for name, unit in spec["units"]:
+            cfg = recipe.sources[name]
+            adapter = ADAPTERS[cfg.adapter]()
+            root = Path(spec["sources"]) / cfg.path
+            yield from adapter.read(name, cfg, root, unit, ctx)
+
+    stream: Iterator[Batch] = _batches(source_records(), recipe.execution.batch_size)
+    for step in steps:
+        stream = step.run(stream, ctx)
+    for batch in stream:
+        for r in batch:
+            if r["kind"] == "query":
+                r[KEY], r[SPLIT] = r["id"], split_of(r["group"], recipe)
+                writers["stage1"].add(r)
+        for r in ctx.side_outputs.pop("statutes", []):
+            writers["statutes"].add(_statute_row(r))
+    for r in ctx.side_outputs.pop("statutes", []):
+        writers["statutes"].add(_statute_row(r))
+    for w in writers.values():
+        w.flush()
+    ctx.close()
+    marker = {
+        "shard": shard,
+        "units": len(spec["units"]),
+        "stats": ctx.stats.to_dict(),
+        "runs": {sink: [p.name for p in w.paths] for sink, w in writers.items()},
+        "rows": {sink: w.rows for sink, w in writers.items()},
+    }
+    tmp = Path(spec["marker"] + ".tmp")
+    tmp.write_text(json.dumps(marker, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, spec["marker"])
+    return marker
+
+
+def _statute_row(r: Record) -> Record:
+    version, number, sub, path, ordinal = r["_order"]
+    row = dict(r)
+    row[KEY] = f"{r['law']}\x1f{version}\x1f{number:06d}\x1f{sub:03d}\x1f{path}\x1f{ordinal:06d}"
+    row[SPLIT] = "train"
+    return row
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not ((out / WORK).exists() or (out / "manifest.json").exists()):
+            raise BuildError(
+                f"--out {out}: folder is not empty and holds no lawset build; "
+                "choose a new or empty folder"
+            )
+
+
+def build(opts: BuildOptions) -> dict[str, Any]:
+    """Run a whole build; returns the summary that is also written to reports/stats.json."""
+    from ..release import write_release
+
+    t0 = time.monotonic()
+    _check_out(opts.out)
+    recipe = opts.recipe
+    plan = make_plan(opts)
+    t_plan = time.monotonic() - t0
+    work = opts.out / WORK
+    plan_file = work / "plan.json"
+    n_shards = recipe.execution.shards
+    resumed = False
+    if plan_file.exists():
+        old = json.loads(plan_file.read_text("utf-8"))
+        if old.get("fingerprint") == plan.fingerprint and old.get("shards") == n_shards:
+            resumed = True
+        else:
+            _say("sources, recipe or options changed since the interrupted build: starting over")
+    if not resumed and work.exists():
+        shutil.rmtree(work)
+    (work / "markers").mkdir(parents=True, exist_ok=True)
+    plan_file.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
+
+    shards: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(n_shards)]
+    for name, unit in plan.units:
+        shards[stable_hash(f"{name}\x1f{unit['key']}") % n_shards].append((name, unit))
+    specs = []
+    for i, units in enumerate(shards):
+        marker = work / "markers" / f"{i:05d}.json"
+        if marker.exists():
+            continue
+        specs.append(
+            {
+                "shard": i,
+                "units": units,
+                "recipe": recipe,
+                "sources": str(opts.sources),
+                "folder": str(work / "shards" / f"{i:05d}"),
+                "marker": str(marker),
+            }
+        )
+    done_units = len(plan.units) - sum(len(s["units"]) for s in specs)
+    if resumed and done_units:
+        _say(f"resuming: {n_shards - len(specs)} of {n_shards} shards already done")
+    workers = opts.workers or recipe.execution.workers
+    t1 = time.monotonic()
+    bar = tqdm(
+        total=len(plan.units),
+        initial=done_units,
+        desc="build",
+        unit="unit",
+        disable=not opts.progress,
+        file=sys.stderr,
+    )
+    if workers <= 1 or len(specs) <= 1:
+        for spec in specs:
+            run_shard(spec)
+            bar.update(len(spec["units"]))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_shard, s): s for s in specs}
+            for fut in as_completed(futures):
+                fut.result()
+                bar.update(len(futures[fut]["units"]))
+    bar.close()
+    t_shards = time.monotonic() - t1
+    markers = [
+        json.loads((work / "markers" / f"{i:05d}.json").read_text("utf-8")) for i in range(n_shards)
+    ]
+    summary = write_release(opts, plan, work, markers)
+    timings = {
+        "plan_s": round(t_plan, 3),
+        "shards_s": round(t_shards, 3),
+        "release_s": round(time.monotonic() - t1 - t_shards, 3),
+        "total_s": round(time.monotonic() - t0, 3),
+        "workers": workers,
+        "resumed": resumed,
+    }
+    (opts.out / "reports" / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    summary["timings"] = timings
+    if not opts.keep_work:
+        shutil.rmtree(work)
+    return summary
+
+
+def _say(msg: str) -> None:
+    print(f"lawset: {msg}", file=sys.stderr)
+
+
+__all__ = ["BuildError", "BuildOptions", "RecipeError", "build", "split_of", "SINKS"]

@@ -1,0 +1,171 @@
+"""Recipes: YAML files that name the sources, the steps with their parameters, splits and execution.
+
+A recipe is validated completely (every key, every step's parameters) before any work starts, and an
+error names the file and the key. The default recipe ships in ``builders/recipes/default.yaml``; the
+fully commented ``reference.yaml`` beside it documents every option.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .pipeline.base import STEPS, Step
+
+CATEGORIES = ("laws", "cases", "exam", "qa", "general")
+
+
+class RecipeError(ValueError):
+    """An invalid recipe: the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    adapter: str = Field(description="source adapter, e.g. lawrefbook")
+    path: str = Field(description="folder relative to --sources")
+    category: Literal["laws", "cases", "exam", "qa", "general"]
+    license: str
+    upstream: str = ""
+    commit: str = ""
+    script: Literal["simplified", "traditional", "mixed"] = "simplified"
+
+    @model_validator(mode="after")
+    def _known_adapter(self) -> SourceConfig:
+        from .sources import ADAPTERS
+
+        if self.adapter not in ADAPTERS:
+            raise ValueError(f"unknown adapter {self.adapter!r}; known: {sorted(ADAPTERS)}")
+        return self
+
+
+class StepConfig(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def build(self) -> Step:
+        cls = STEPS[self.name]
+        return cls(cls.Params(**self.params))
+
+
+class SplitConfig(_Strict):
+    validation: float = Field(0.01, ge=0, lt=0.5)
+    test: float = Field(0.01, ge=0, lt=0.5)
+    salt: str = "lawset-split-v1"
+
+
+class ExecutionConfig(_Strict):
+    shards: int = Field(16, ge=1, le=100_000)
+    workers: int = Field(1, ge=1, le=256)
+    batch_size: int = Field(1000, ge=1)
+    run_size: int = Field(50_000, ge=100)
+    max_rows_per_file: int = Field(200_000, ge=1)
+
+
+class ReleaseConfig(_Strict):
+    name: str = "lawset"
+    pretty_name: str = "lawset Chinese legal instructions"
+    license: str = "other"
+
+
+class Recipe(_Strict):
+    version: Literal[1] = 1
+    name: str
+    description: str = ""
+    sources: dict[str, SourceConfig]
+    steps: list[StepConfig]
+    splits: SplitConfig = SplitConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    release: ReleaseConfig = ReleaseConfig()
+
+    def digest(self) -> str:
+        """sha256 of the recipe with every default filled in: same digest, same build."""
+        canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    def build_steps(self) -> list[Step]:
+        return [s.build() for s in self.steps]
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _steps_from_yaml(raw: Any, where: str) -> list[dict[str, Any]]:
+    """Accept ``- name: x`` with the step's parameters beside the name, as data-juicer does."""
+    if not isinstance(raw, list):
+        raise RecipeError(f"{where}: steps: must be a list of steps, each with a 'name'")
+    out = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict) or "name" not in item:
+            raise RecipeError(f"{where}: steps[{i}]: each step needs a 'name' key")
+        name = item["name"]
+        if name not in STEPS:
+            raise RecipeError(
+                f"{where}: steps[{i}].name: unknown step {name!r}; known steps: "
+                + ", ".join(sorted(STEPS))
+            )
+        params = {k: v for k, v in item.items() if k != "name"}
+        try:
+            STEPS[name].Params(**params)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise RecipeError(
+                f"{where}: steps[{i}].{_loc(err['loc'])} ({name}): {err['msg']}"
+            ) from None
+        out.append({"name": name, "params": params})
+    return out
+
+
+def parse_recipe(data: Any, where: str = "<recipe>") -> Recipe:
+    """Validate a recipe mapping; errors name ``where`` and the offending key."""
+    from . import steps as _steps  # noqa: F401  (registers the built-in steps)
+
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where}: a recipe is a YAML mapping with keys name, sources, steps")
+    data = dict(data)
+    if "steps" in data:
+        data["steps"] = _steps_from_yaml(data["steps"], where)
+    try:
+        return Recipe(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _loc(err["loc"])
+        if err["type"] == "missing":
+            raise RecipeError(f"{where}: {loc}: required key is missing") from None
+        if err["type"] == "extra_forbidden":
+            raise RecipeError(f"{where}: {loc}: unknown key (see reference.yaml)") from None
+        raise RecipeError(f"{where}: {loc}: {err['msg']}") from None
+
+
+def load_recipe(path: str | Path | None = None) -> Recipe:
+    """Load a recipe file, or the default recipe when ``path`` is None."""
+    if path is None:
+        text = (
+            resources.files("lawset.builders").joinpath("recipes/default.yaml").read_text("utf-8")
+        )
+        where = "default.yaml"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise RecipeError(f"{p}: recipe file not found")
+        text = p.read_text("utf-8")
+        where = str(p)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{where}: not valid YAML: {exc}") from None
+    return parse_recipe(data, where)

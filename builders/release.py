@@ -1,0 +1,249 @@
+"""The release writer: merge the shards' sorted runs into the Hub layout.
+
+Writes ``data/<config>/<split>-0000k-of-0000N.parquet`` (rows ordered by key, exact duplicate ids
+dropped), ``reports/stats.json``, ``reports/rejects/<step>.jsonl``, ``manifest.json`` and the dataset
+card ``README.md``. Nothing here reads the clock or a random source: same input, same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from collections import Counter, defaultdict
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from . import __version__
+from .pipeline.base import Stats
+from .pipeline.runs import KEY, SPLIT, merge_runs
+
+if TYPE_CHECKING:
+    from .pipeline.executor import BuildOptions, BuildPlan
+
+SPLIT_ORDER = ("train", "validation", "test")
+LIBRARIES = ("pyarrow", "datasets", "opencc", "pydantic", "jieba", "datasketch")
+
+
+class SplitWriter:
+    """Writes one split of one config as numbered parquet files of at most ``max_rows`` rows."""
+
+    def __init__(self, folder: Path, split: str, schema: pa.Schema, max_rows: int) -> None:
+        self.folder, self.split, self.schema, self.max_rows = folder, split, schema, max_rows
+        self.buffer: list[dict[str, Any]] = []
+        self.parts: list[Path] = []
+        self.part_rows: list[int] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.rows_in_part = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        if self.writer is None:
+            path = self.folder / f".{self.split}-{len(self.parts):05d}.parquet.tmp"
+            self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+            self.parts.append(path)
+            self.rows_in_part = 0
+        self.buffer.append(row)
+        self.rows_in_part += 1
+        if len(self.buffer) >= 10_000:
+            self._write()
+        if self.rows_in_part >= self.max_rows:
+            self._close_part()
+
+    def _write(self) -> None:
+        if self.buffer and self.writer is not None:
+            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=self.schema))
+            self.buffer = []
+
+    def _close_part(self) -> None:
+        self._write()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            self.part_rows.append(self.rows_in_part)
+
+    def finish(self) -> list[tuple[Path, int]]:
+        """Close and rename the parts to their final ``-0000k-of-0000N`` names."""
+        self._close_part()
+        n = len(self.parts)
+        out = []
+        for k, (tmp, rows) in enumerate(zip(self.parts, self.part_rows, strict=True)):
+            final = self.folder / f"{self.split}-{k:05d}-of-{n:05d}.parquet"
+            os.replace(tmp, final)
+            out.append((final, rows))
+        return out
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class RejectSink:
+    """``reports/rejects/<step>.jsonl``: every dropped record or unusable file, with its reason."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, Any] = {}
+
+    def write_line(self, step: str, line: str) -> None:
+        if step not in self.files:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.files[step] = open(self.folder / f"{step}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
+        self.files[step].write(line if line.endswith("\n") else line + "\n")
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.write_line(row["step"], json.dumps(row, ensure_ascii=False, sort_keys=True))
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+def write_release(
+    opts: BuildOptions, plan: BuildPlan, work: Path, markers: list[dict[str, Any]]
+) -> dict[str, Any]:
+    from ..cards.render import render_card
+    from .pipeline.executor import SINKS
+
+    out, recipe = opts.out, opts.recipe
+    stats = Stats()
+    for m in markers:
+        stats.merge(m["stats"])
+    for p in plan.problems:
+        stats.drop("read", p.reason)
+
+    for stale in ("data", "reports"):
+        if (out / stale).exists():
+            shutil.rmtree(out / stale)
+    rejects = RejectSink(out / "reports" / "rejects")
+    for p in plan.problems:
+        rejects.write(
+            {
+                "step": "read",
+                "reason": p.reason,
+                "source": p.source,
+                "file": p.file,
+                "message": p.message,
+            }
+        )
+    for m in markers:
+        path = work / "shards" / f"{m['shard']:05d}" / "rejects.jsonl"
+        if path.exists():
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    rejects.write_line(json.loads(line)["step"], line)
+
+    configs: dict[str, dict[str, dict[str, Any]]] = {}
+    files: list[dict[str, Any]] = []
+    mix: dict[str, Counter[str]] = defaultdict(Counter)
+    total = sum(m["rows"][s] for m in markers for s in SINKS)
+    bar = tqdm(total=total, desc="release", unit="row", disable=not opts.progress, file=sys.stderr)
+    for sink, schema in SINKS.items():
+        runs = [
+            work / "shards" / f"{m['shard']:05d}" / name
+            for m in markers
+            for name in m["runs"][sink]
+        ]
+        folder = out / "data" / sink
+        folder.mkdir(parents=True, exist_ok=True)
+        writers: dict[str, SplitWriter] = {}
+        stats.step(f"write_{sink}")
+        prev = None
+        for row in merge_runs(runs):
+            bar.update(1)
+            stats.step(f"write_{sink}")["in"] += 1
+            if sink == "stage1":
+                if row["id"] == prev:
+                    stats.drop(f"write_{sink}", "duplicate_id")
+                    rejects.write(
+                        {
+                            "step": "dedup_exact",
+                            "reason": "duplicate_id",
+                            "record": {k: v for k, v in row.items() if not k.startswith("__")},
+                        }
+                    )
+                    continue
+                prev = row["id"]
+                mix["task"][row["task"]] += 1
+                mix["level"][row["level"]] += 1
+                mix["source"][row["source"]] += 1
+            split = row.pop(SPLIT)
+            row.pop(KEY)
+            if split not in writers:
+                writers[split] = SplitWriter(
+                    folder, split, schema, recipe.execution.max_rows_per_file
+                )
+            writers[split].add(row)
+            stats.step(f"write_{sink}")["out"] += 1
+        configs[sink] = {}
+        for split in SPLIT_ORDER:
+            if split not in writers:
+                continue
+            parts = writers[split].finish()
+            entry = {"rows": sum(r for _, r in parts), "bytes": 0, "files": []}
+            for path, rows in parts:
+                rel = path.relative_to(out).as_posix()
+                size = path.stat().st_size
+                entry["files"].append(rel)
+                entry["bytes"] += size
+                files.append(
+                    {"path": rel, "sha256": sha256_file(path), "bytes": size, "rows": rows}
+                )
+            configs[sink][split] = entry
+    bar.close()
+    rejects.close()
+
+    summary = {
+        "lawset_version": __version__,
+        "recipe": {"name": recipe.name, "sha256": recipe.digest()},
+        "options": {"only": opts.only, "limit": opts.limit},
+        "sources": plan.sources,
+        "configs": {c: {s: v["rows"] for s, v in splits.items()} for c, splits in configs.items()},
+        "mix": {k: dict(sorted(v.items())) for k, v in sorted(mix.items())},
+        "problems": [
+            {"source": p.source, "file": p.file, "reason": p.reason} for p in plan.problems
+        ],
+        **stats.to_dict(),
+    }
+    reports = out / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "stats.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
+    manifest = {
+        "name": recipe.release.name,
+        "lawset_version": __version__,
+        "recipe": summary["recipe"],
+        "options": summary["options"],
+        "sources": {
+            name: {
+                k: s[k] for k in ("adapter", "category", "path", "upstream", "commit", "license")
+            }
+            for name, s in plan.sources.items()
+        },
+        "configs": configs,
+        "files": files,
+        "libraries": {lib: _version(lib) for lib in LIBRARIES},
+    }
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    (out / "README.md").write_text(render_card(manifest, summary, recipe), encoding="utf-8")
+    return summary
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"

@@ -1,0 +1,151 @@
+"""Adapter for LawRefBook/Laws: Markdown statutes, one file per law or version.
+
+Plan: read every file once (hash, header), report unusable files, collapse byte-identical
+duplicates, group files by law title (all versions and 编 parts of a law form one work unit) and
+mark the latest version of each law. Read: parse a unit's files into article records.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..schema import stable_hash
+from . import Problem, SourceAdapter, SourcePlan
+from .laws import LawSourceError, list_law_files, parse_articles, read_law_file
+
+if TYPE_CHECKING:
+    from ..pipeline.base import Context, Record
+    from ..recipe import SourceConfig
+
+ARTICLE_TEXT_FIELDS = ("law", "part", "path", "label", "text", "items")
+
+
+class LawRefBookAdapter(SourceAdapter):
+    name = "lawrefbook"
+
+    def plan(self, source: str, cfg: SourceConfig, root: Path, limit: int | None) -> SourcePlan:
+        if not root.is_dir():
+            return SourcePlan(
+                units=[],
+                problems=[
+                    Problem(
+                        source,
+                        cfg.path,
+                        "missing_source_folder",
+                        f"{cfg.path}: source folder not found under --sources; check the "
+                        f"--sources folder or the recipe key sources.{source}.path",
+                    )
+                ],
+            )
+        plan = SourcePlan(units=[])
+        files = []
+        seen: dict[str, str] = {}
+        for rel in list_law_files(root):
+            try:
+                law, _text = read_law_file(root, rel)
+            except LawSourceError as exc:
+                plan.problems.append(Problem(source, rel, exc.reason, str(exc)))
+                plan.fingerprint.append(f"{rel}:unusable:{exc.reason}")
+                continue
+            plan.fingerprint.append(f"{rel}:{law.sha256}")
+            if law.sha256 in seen:
+                plan.problems.append(
+                    Problem(
+                        source,
+                        rel,
+                        "duplicate_file",
+                        f"{rel}: byte-identical to {seen[law.sha256]}; collapsed into it",
+                    )
+                )
+                continue
+            seen[law.sha256] = rel
+            files.append(law)
+        plan.counters = {"files": len(files)}
+        # The latest version is decided over the whole source, before any sampling.
+        latest: dict[str, str] = {}
+        for f in files:
+            latest[f.title] = max(latest.get(f.title, ""), f.version or "")
+        if limit is not None:
+            files = sorted(files, key=lambda f: (stable_hash(f.path), f.path))[:limit]
+        by_title: dict[str, list[Any]] = defaultdict(list)
+        for f in files:
+            by_title[f.title].append(f)
+        for title in sorted(by_title):
+            plan.units.append(
+                {
+                    "key": title,
+                    "files": [
+                        {
+                            "path": f.path,
+                            "category": f.category,
+                            "part": f.part or "",
+                            "version": f.version or "",
+                            "is_latest": (f.version or "") == latest[title],
+                        }
+                        for f in sorted(by_title[title], key=lambda f: f.path)
+                    ],
+                }
+            )
+        return plan
+
+    def read(
+        self, source: str, cfg: SourceConfig, root: Path, unit: dict[str, Any], ctx: Context
+    ) -> Iterator[Record]:
+        records: list[Record] = []
+        for f in unit["files"]:
+            try:
+                law, text = read_law_file(root, f["path"])
+            except LawSourceError as exc:  # changed since the plan was made
+                ctx.problem(source, f["path"], exc.reason, str(exc))
+                continue
+            articles = list(parse_articles(text))
+            if not articles:
+                ctx.problem(
+                    source,
+                    f["path"],
+                    "no_article_structure",
+                    f"{f['path']}: no 第X条 articles found; it goes into no statute index or "
+                    "task (amendment lists, cases and guides look like this)",
+                )
+                continue
+            ctx.stats.count("statute_files", "parsed")
+            labels: Counter[str] = Counter()
+            for a in articles:
+                labels[a.label] += 1
+                dup = f"~{labels[a.label]}" if labels[a.label] > 1 else ""
+                version = f["version"]
+                part = f["part"]
+                records.append(
+                    {
+                        "kind": "article",
+                        "_text_fields": ARTICLE_TEXT_FIELDS,
+                        "_simplified": cfg.script == "simplified",
+                        "id": f"{law.title}@{version or 'undated'}/{a.label}{dup}",
+                        "law": law.title,
+                        "category": f["category"],
+                        "version": version,
+                        "is_latest": f["is_latest"],
+                        "part": part,
+                        "path": ([part] if part else []) + list(a.path),
+                        "article": a.number,
+                        "sub": a.sub,
+                        "label": a.label,
+                        "text": a.text,
+                        "items": list(a.items),
+                        "text_original": None,
+                        "source": source,
+                        "source_file": f["path"],
+                        "source_id": f"{f['path']}#{a.label}{dup}",
+                        "license": cfg.license,
+                        "_order": (version, a.number, a.sub, f["path"], a.ordinal),
+                    }
+                )
+        # Which texts occur once among the latest articles: an identification question ("which
+        # article says ...") only has one right answer for those.
+        latest_texts = Counter(r["text"] for r in records if r["is_latest"])
+        for r in records:
+            r["_unique_text"] = latest_texts[r["text"]] == 1
+        yield from records

@@ -1,0 +1,174 @@
+"""The built-in steps a recipe can name (task generators live in ``builders/tasks/``).
+
+Importing this module registers every built-in step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import ClassVar
+
+from pydantic import Field
+
+from .normalize import cjk_ratio, normalize_text
+from .pipeline.base import Context, Filter, Mapper, Record, Step, StepParams, register_step
+from .tasks import memorization  # noqa: F401  (registers the memorization tasks)
+
+
+class NormalizeParams(StepParams):
+    keep_original: bool = Field(
+        True, description="keep the pre-normalization article text in text_original when changed"
+    )
+
+
+@register_step
+class Normalize(Mapper):
+    """OpenCC t2s (non-simplified sources only), NFKC, width and whitespace folding.
+
+    Applies to source records (every kind but ``query``), on the fields the adapter lists in
+    ``_text_fields``; lists of strings are normalized item by item.
+    """
+
+    name = "normalize"
+    applies_to = "*"
+    Params = NormalizeParams
+
+    def run(self, batches, ctx):  # noqa: ANN001, ANN201 - same contract as Step.run
+        stats = ctx.stats.step(self.name)
+        for batch in batches:
+            for r in batch:
+                if r["kind"] == "query":
+                    continue
+                stats["in"] += 1
+                stats["out"] += 1
+                self.map(r, ctx)
+            yield batch
+
+    def map(self, record: Record, ctx: Context) -> Record:
+        simplified = record.get("_simplified", True)
+        for key in record.get("_text_fields", ()):
+            value = record.get(key)
+            if isinstance(value, str):
+                record[key] = normalize_text(value, simplified)
+            elif isinstance(value, list):
+                record[key] = [normalize_text(v, simplified) for v in value]
+            if key == "text" and self.params.keep_original and record[key] != value:
+                record["text_original"] = value
+                ctx.stats.count("normalize", "text_changed")
+        return record
+
+
+@register_step
+class StatuteIndex(Step):
+    """Writes every article (all versions) to the ``statutes`` config and passes it on."""
+
+    name = "statute_index"
+    applies_to = "article"
+
+    def process(self, record: Record, ctx: Context) -> Iterable[Record]:
+        ctx.emit("statutes", record)
+        ctx.stats.count("statutes", "latest" if record["is_latest"] else "superseded")
+        return (record,)
+
+
+@register_step
+class LatestVersion(Filter):
+    """Only the latest version of a law is taught: older versions stay in the index only."""
+
+    name = "latest_version"
+    applies_to = "article"
+
+    def keep(self, record: Record) -> bool | str:
+        return True if record["is_latest"] else "superseded_version"
+
+
+_DELETED = re.compile(r"^[（(【\[]?(删除|删去|已删除|废止|已废止)[）)】\]]?[。.]?$")
+
+
+class ArticleContentParams(StepParams):
+    min_chars: int = Field(4, ge=0, description="articles shorter than this make no task")
+
+
+@register_step
+class ArticleContent(Filter):
+    """Articles with no usable text (empty, or a deletion marker such as （删除）) make no task."""
+
+    name = "article_content"
+    applies_to = "article"
+    Params = ArticleContentParams
+
+    def keep(self, record: Record) -> bool | str:
+        text = record["text"].strip()
+        if not text:
+            return "empty_article"
+        if _DELETED.match(text):
+            return "deleted_article"
+        if len(text) < self.params.min_chars:
+            return "too_short"
+        return True
+
+
+@register_step
+class QualityScores(Mapper):
+    """Stores the scores later filters decide on (NeMo Curator's score/decide split)."""
+
+    name = "quality_scores"
+    applies_to = "query"
+
+    def map(self, record: Record, ctx: Context) -> Record:
+        user = "".join(m["content"] for m in record["messages"] if m["role"] == "user")
+        answer = "".join(m["content"] for m in record["messages"] if m["role"] == "assistant")
+        record["quality"] = {
+            "user_chars": len(user),
+            "answer_chars": len(answer),
+            "cjk_ratio": round(cjk_ratio(answer), 4),
+        }
+        return record
+
+
+class TextLengthParams(StepParams):
+    min_user_chars: int = Field(4, ge=0)
+    max_user_chars: int = Field(8000, ge=1)
+    min_answer_chars: int = Field(2, ge=0)
+    max_answer_chars: int = Field(8000, ge=1)
+
+
+@register_step
+class TextLength(Filter):
+    """Drops queries whose user turn or answer is out of bounds (needs ``quality_scores``)."""
+
+    name = "text_length"
+    applies_to = "query"
+    Params = TextLengthParams
+
+    def keep(self, record: Record) -> bool | str:
+        q, p = record["quality"], self.params
+        if q["user_chars"] < p.min_user_chars:
+            return "user_too_short"
+        if q["user_chars"] > p.max_user_chars:
+            return "user_too_long"
+        if q["answer_chars"] < p.min_answer_chars:
+            return "answer_too_short"
+        if q["answer_chars"] > p.max_answer_chars:
+            return "answer_too_long"
+        return True
+
+
+class CjkRatioParams(StepParams):
+    min_ratio: float = Field(0.3, ge=0, le=1)
+
+
+@register_step
+class CjkRatio(Filter):
+    """Drops legal queries whose answer is mostly not Chinese (needs ``quality_scores``)."""
+
+    name = "cjk_ratio"
+    applies_to = "query"
+    Params = CjkRatioParams
+    domains: ClassVar[tuple[str, ...]] = ("legal",)
+
+    def keep(self, record: Record) -> bool | str:
+        if record["domain"] not in self.domains:
+            return True
+        return True if record["quality"]["cjk_ratio"] >= self.params.min_ratio else "low_cjk_ratio"
