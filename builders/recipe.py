@@ -120,7 +120,7 @@ def _steps_from_yaml(raw: Any, where: str) -> list[dict[str, Any]]:
             )
         params = {k: v for k, v in item.items() if k != "name"}
         try:
-            STEPS[name].Params(**params)
+            params = STEPS[name].Params(**params).model_dump(mode="json")  # defaults filled in
         except ValidationError as exc:
             err = exc.errors()[0]
             raise RecipeError(

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SHARED_RAW
 from lawset.builders.sources.laws import (
     Article,
     LawFile,
@@ -17,9 +18,7 @@ from lawset.builders.sources.laws import (
     version_from_name,
 )
 
-RAW_LAWS = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "raw" / "laws" / "LawRefBook-Laws"
-)
+RAW_LAWS = SHARED_RAW / "laws" / "LawRefBook-Laws"
 
 CRIMINAL = """\
 # 中华人民共和国示例法
@@ -263,8 +262,7 @@ def test_bom_and_crlf(tmp_path: Path) -> None:
     assert [(a.path, a.text) for a in parse_articles(text)] == [(("第一章 总则",), "甲。\n乙。")]
 
 
-@pytest.mark.skipif(not RAW_LAWS.is_dir(), reason="../shared raw laws not present")
-def test_real_tree() -> None:
+def test_real_tree(shared_raw: Path) -> None:
     started = time.perf_counter()
     files = list_law_files(RAW_LAWS)
     total = 0

@@ -144,7 +144,7 @@ class ArticleFillIn(MemorizationTask):
     name = "article_fill_in"
     Params = FillInParams
     phrasings = (
-        "请补全{book}{label}中空缺的部分（____处）：\n{masked}",
+        "请补全{book}{label}中的空缺部分：\n{masked}",
         "填空：{book}{label}规定，“{masked}”",
         "下面是{book}{label}，其中一处被____替代，请写出缺失的内容。\n{masked}",
     )
