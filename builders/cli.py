@@ -94,11 +94,12 @@ def _report(out: Path, summary: dict) -> None:
         print(f"dropped (kept with reasons in {out}/reports/rejects/):")
         for step, reason, n in dropped:
             print(f"  {step:24s} {reason:24s} {n:>9,}")
-    problems = summary["problems"]
-    if problems:
-        shown = [p for p in problems if p["reason"] != "duplicate_file"][:5]
-        print(f"{len(problems)} source files had problems; first ones:")
-        for p in shown:
+    unusable = sum(summary["steps"].get("read", {}).get("dropped", {}).values())
+    if unusable:
+        print(
+            f"{unusable} source files were not (fully) used: see {out}/reports/rejects/read.jsonl"
+        )
+        for p in [p for p in summary["problems"] if not p["reason"].startswith("duplicate")][:5]:
             print(f"  {p['file']}: {p['reason']}")
     print(
         f"stats: {out}/reports/stats.json   card: {out}/README.md   manifest: {out}/manifest.json"

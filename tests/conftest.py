@@ -101,6 +101,11 @@ def sources(tmp_path: Path) -> Path:
     (laws / "示例" / "示例法(2001-03-01).md").write_text(LAW_V1, encoding="utf-8")
     (laws / "示例" / "示例法(2021-06-10).md").write_text(LAW_V2, encoding="utf-8")
     (laws / "其他" / "示例法(2021-06-10).md").write_text(LAW_V2, encoding="utf-8")  # duplicate
+    # The same version filed under another category, with one more header line: collapsed.
+    (laws / "其他" / "示例法(2001-03-01).md").write_text(
+        LAW_V1.replace("<!-- INFO END -->", "2001年3月1日 公布\n\n<!-- INFO END -->"),
+        encoding="utf-8",
+    )
     (laws / "示例" / "示例法修正案.md").write_text(NO_ARTICLES, encoding="utf-8")
     (laws / "示例" / "旧编码法.md").write_bytes(LAW_V1.replace("示例", "编码").encode("gbk"))
     (laws / "示例" / "空文件.md").write_bytes(b"")

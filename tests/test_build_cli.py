@@ -85,14 +85,21 @@ def test_bad_files_are_reported_and_the_rest_is_built(sources: Path, tmp_path: P
         "示例/截断.md": "no_title",
         "示例/示例法修正案.md": "no_article_structure",
         "示例/示例法(2021-06-10).md": "duplicate_file",
+        "示例/示例法(2001-03-01).md": "duplicate_version",
     }
+    assert (
+        "same law and version as 其他/示例法(2001-03-01).md"
+        in (problems["示例/示例法(2001-03-01).md"]["message"])
+    )
     assert "示例/旧编码法.md" in problems["示例/旧编码法.md"]["message"]
     assert "UTF-8" in problems["示例/旧编码法.md"]["message"]
-    assert "旧编码法.md" in proc.stdout or "not_utf8" in proc.stdout
+    assert "6 source files were not (fully) used" in proc.stdout
+    assert "示例/旧编码法.md: not_utf8" in proc.stdout
 
     stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
     assert stats["steps"]["read"]["dropped"] == {
         "duplicate_file": 1,
+        "duplicate_version": 1,
         "empty_file": 1,
         "no_article_structure": 1,
         "no_title": 1,

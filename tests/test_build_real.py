@@ -54,6 +54,9 @@ def test_full_statute_build(shared_raw: Path, tmp_path: Path) -> None:
     ]
     stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
     assert stats["steps"]["read"]["dropped"]["duplicate_file"] == 3
+    assert stats["steps"]["read"]["dropped"]["duplicate_version"] == 1  # 广告法 in two folders
+    assert not stats["steps"]["write_stage1"]["dropped"]
+    assert len(set(statutes["id"])) == len(statutes)
     assert stats["steps"]["read"]["dropped"]["no_article_structure"] >= 100
 
 

@@ -63,6 +63,7 @@ class LawRefBookAdapter(SourceAdapter):
                 continue
             seen[law.sha256] = rel
             files.append(law)
+        files = self._one_file_per_version(source, files, plan)
         plan.counters = {"files": len(files)}
         # The latest version is decided over the whole source, before any sampling.
         latest: dict[str, str] = {}
@@ -90,6 +91,31 @@ class LawRefBookAdapter(SourceAdapter):
                 }
             )
         return plan
+
+    @staticmethod
+    def _one_file_per_version(source: str, files: list[Any], plan: SourcePlan) -> list[Any]:
+        """One file per (law, version, part): the same version filed under two categories with
+        different header lines (e.g. 广告法(2021-04-29) in 行政法 and 经济法) is one document. The
+        largest file is kept (then the first path); the others are reported, not dropped silently.
+        """
+        by_version: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
+        for f in files:
+            by_version[(f.title, f.version or "", f.part or "")].append(f)
+        kept = []
+        for group in by_version.values():
+            group.sort(key=lambda f: (-f.size, f.path))
+            kept.append(group[0])
+            for other in group[1:]:
+                plan.problems.append(
+                    Problem(
+                        source,
+                        other.path,
+                        "duplicate_version",
+                        f"{other.path}: same law and version as {group[0].path} (not "
+                        "byte-identical); collapsed into it",
+                    )
+                )
+        return sorted(kept, key=lambda f: f.path)
 
     def read(
         self, source: str, cfg: SourceConfig, root: Path, unit: dict[str, Any], ctx: Context
