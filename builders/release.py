@@ -213,7 +213,7 @@ def write_release(
         "problems": [
             {"source": p.source, "file": p.file, "reason": p.reason} for p in plan.problems
         ],
-        **stats.to_dict(),
+        **_in_pipeline_order(stats.to_dict(), ["read", *(s.name for s in recipe.steps)]),
     }
     reports = out / "reports"
     reports.mkdir(parents=True, exist_ok=True)
@@ -240,6 +240,16 @@ def write_release(
     )
     (out / "README.md").write_text(render_card(manifest, summary, recipe), encoding="utf-8")
     return summary
+
+
+def _in_pipeline_order(stats: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """Steps listed in the order they ran (then the write steps), reasons sorted."""
+    rank = {n: i for i, n in enumerate(names)}
+    steps = sorted(stats["steps"].items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    stats["steps"] = {
+        name: {**s, "dropped": dict(sorted(s["dropped"].items()))} for name, s in steps
+    }
+    return stats
 
 
 def _version(dist: str) -> str:
