@@ -169,3 +169,16 @@ def test_help_lists_the_build_options() -> None:
     proc = run_lawset("build", "--help")
     for flag in ("--sources", "--out", "--recipe", "--only", "--limit", "--workers"):
         assert flag in proc.stdout
+
+
+def test_a_second_build_into_a_busy_folder_is_refused(sources: Path, tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "o"
+    (out / ".lawset-work").mkdir(parents=True)
+    with open(out / ".lawset-work" / "lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a build that is still running
+        proc = run_lawset("build", "--sources", sources, "--out", out, check=False)
+    assert proc.returncode == 2
+    assert "another lawset build is writing there" in proc.stderr
+    run_lawset("build", "--sources", sources, "--out", out)  # free again: builds

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import run_lawset
 from datasets import load_dataset
@@ -102,11 +103,12 @@ def test_two_builds_are_byte_identical(
     assert (a / "README.md").read_bytes() == (b / "README.md").read_bytes()
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_killed_build_resumes_to_the_same_files(
-    shared_raw: Path, tmp_path: Path, many_shards_recipe: Path
+    shared_raw: Path, tmp_path: Path, many_shards_recipe: Path, workers: str
 ) -> None:
     ref, out = tmp_path / "ref", tmp_path / "killed"
-    args = ["--sources", shared_raw, "--recipe", many_shards_recipe, *SAMPLE]
+    args = ["--sources", shared_raw, "--recipe", many_shards_recipe, *SAMPLE, "--workers", workers]
     run_lawset("build", "--out", ref, *args)
 
     proc = subprocess.Popen(
@@ -122,8 +124,12 @@ def test_killed_build_resumes_to_the_same_files(
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the build finished before it could be killed"
+    workers_of_killed = psutil.Process(proc.pid).children(recursive=True)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    # Worker processes end with their parent instead of writing on beside the rerun.
+    gone, alive = psutil.wait_procs(workers_of_killed, timeout=10)
+    assert not alive
     done = len(list(markers.glob("*.json")))
     assert 5 <= done < 40
     assert not (out / "manifest.json").exists()

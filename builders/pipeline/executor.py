@@ -9,10 +9,13 @@ uninterrupted one. The work folder is removed after a successful build unless ``
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -203,6 +206,8 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     work = opts.out / WORK
     plan_file = work / "plan.json"
     n_shards = recipe.execution.shards
+    work.mkdir(parents=True, exist_ok=True)
+    lock = _lock(work, opts.out)
     resumed = False
     if plan_file.exists():
         old = json.loads(plan_file.read_text("utf-8"))
@@ -210,10 +215,13 @@ def build(opts: BuildOptions) -> dict[str, Any]:
             resumed = True
         else:
             _say("sources, recipe or options changed since the interrupted build: starting over")
-    if not resumed and work.exists():
-        shutil.rmtree(work)
+    if not resumed:
+        for old_state in ("shards", "markers"):
+            shutil.rmtree(work / old_state, ignore_errors=True)
     (work / "markers").mkdir(parents=True, exist_ok=True)
-    plan_file.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
+    tmp = plan_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
+    os.replace(tmp, plan_file)
 
     shards: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(n_shards)]
     for name, unit in plan.units:
@@ -251,7 +259,9 @@ def build(opts: BuildOptions) -> dict[str, Any]:
             run_shard(spec)
             bar.update(len(spec["units"]))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             futures = {pool.submit(run_shard, s): s for s in specs}
             for fut in as_completed(futures):
                 fut.result()
@@ -272,9 +282,35 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     }
     (opts.out / "reports" / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     summary["timings"] = timings
+    lock.close()
     if not opts.keep_work:
         shutil.rmtree(work)
     return summary
+
+
+def _lock(work: Path, out: Path):  # noqa: ANN202 - an open file whose lock lives with it
+    """One build per output folder. Worker processes inherit the lock, so a rerun cannot start
+    while workers of a killed build are still writing."""
+    f = open(work / "lock", "w")  # noqa: SIM115
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise BuildError(
+            f"--out {out}: another lawset build is writing there; wait for it to finish"
+        ) from None
+    return f
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end with the parent (kill -9 included) instead of lingering."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:  # not Linux: workers then end when they next find the parent gone
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _say(msg: str) -> None:
