@@ -57,6 +57,8 @@ STATUTE_SCHEMA = pa.schema(
         ("category", pa.string()),
         ("version", pa.string()),  # YYYY-MM-DD or "" when the file gives no date
         ("is_latest", pa.bool_()),
+        ("repealed_on", pa.string()),  # YYYY-MM-DD when the whole law was repealed, else ""
+        ("repealed_by", pa.string()),  # what repealed it, e.g. 中华人民共和国民法典
         ("part", pa.string()),  # the file's 编 for a code split over files (民法典), else ""
         ("path", pa.list_(pa.string())),  # 编/章/节 headings
         ("article", pa.int32()),

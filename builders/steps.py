@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .normalize import cjk_ratio, normalize_text
 from .pipeline.base import Context, Filter, Mapper, Record, Step, StepParams, register_step
@@ -81,6 +81,61 @@ class LatestVersion(Filter):
 
     def keep(self, record: Record) -> bool | str:
         return True if record["is_latest"] else "superseded_version"
+
+
+class RepealedLaw(StepParams):
+    pattern: str = Field(description="regular expression searched in the law title")
+    repealed_on: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+    repealed_by: str = Field(description="what repealed it, e.g. 中华人民共和国民法典")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+class MarkRepealedParams(StepParams):
+    laws: list[RepealedLaw] = Field(default_factory=list)
+
+
+@register_step
+class MarkRepealed(Mapper):
+    """Marks articles of laws repealed as a whole (``repealed_on``/``repealed_by``).
+
+    The sources keep repealed laws (LawRefBook still has the 合同法 interpretations the Civil
+    Code made void); the statute index keeps them, marked, so citations of them can be caught.
+    """
+
+    name = "mark_repealed"
+    applies_to = "article"
+    Params = MarkRepealedParams
+
+    def __init__(self, params: StepParams | None = None) -> None:
+        super().__init__(params)
+        self._rules = [(re.compile(r.pattern), r) for r in self.params.laws]
+
+    def map(self, record: Record, ctx: Context) -> Record:
+        record["repealed_on"], record["repealed_by"] = "", ""
+        for rx, rule in self._rules:
+            if rx.search(record["law"]):
+                record["repealed_on"], record["repealed_by"] = rule.repealed_on, rule.repealed_by
+                break
+        return record
+
+
+@register_step
+class InForce(Filter):
+    """Repealed law is never taught as current: its articles make no task."""
+
+    name = "in_force"
+    applies_to = "article"
+
+    def keep(self, record: Record) -> bool | str:
+        return "repealed_law" if record.get("repealed_on") else True
 
 
 _DELETED = re.compile(r"^[（(【\[]?(删除|删去|已删除|废止|已废止)[）)】\]]?[。.]?$")

@@ -106,6 +106,16 @@ def sources(tmp_path: Path) -> Path:
         LAW_V1.replace("<!-- INFO END -->", "2001年3月1日 公布\n\n<!-- INFO END -->"),
         encoding="utf-8",
     )
+    (laws / "示例" / "合同法(1999-03-15).md").write_text(
+        "# 中华人民共和国合同法\n\n1999年3月15日 通过\n\n<!-- INFO END -->\n\n"
+        "## 第一章　一般规定\n\n第一条 为了保护合同当事人的合法权益，维护社会经济秩序，制定本法。\n",
+        encoding="utf-8",
+    )
+    (laws / "案例").mkdir()
+    (laws / "案例" / "某案.md").write_text(
+        "# 某案\n\n<!-- INFO END -->\n\n## 基本案情\n\n第六条 被引用的其他法律条文。\n",
+        encoding="utf-8",
+    )
     (laws / "示例" / "示例法修正案.md").write_text(NO_ARTICLES, encoding="utf-8")
     (laws / "示例" / "旧编码法.md").write_bytes(LAW_V1.replace("示例", "编码").encode("gbk"))
     (laws / "示例" / "空文件.md").write_bytes(b"")

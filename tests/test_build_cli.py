@@ -25,8 +25,18 @@ def test_build_writes_hub_layout_that_load_dataset_reads(sources: Path, tmp_path
         "article_items",
         "article_recitation",
     ]
-    # 7 articles: 2 of the 2001 version, 5 of the 2021 version; the duplicate file adds none.
-    assert len(statutes) == 7
+    # 7 articles of 示例法: 2 of the 2001 version, 5 of the 2021 version; the duplicate file
+    # adds none. The repealed 合同法 is indexed, marked, and taught nowhere.
+    assert len(statutes) == 8
+    (contract,) = [r for r in statutes if r["law"] == "中华人民共和国合同法"]
+    assert (contract["repealed_on"], contract["repealed_by"]) == (
+        "2021-01-01",
+        "中华人民共和国民法典",
+    )
+    assert contract["path"] == ["第一章 一般规定"]
+    assert not any("合同法" in r["messages"][0]["content"] for s in stage1.values() for r in s)
+    statutes = statutes.filter(lambda r: r["law"] == "中华人民共和国示例法")
+    assert {r["repealed_on"] for r in statutes} == {""}
     latest = {(r["article"], r["sub"]) for r in statutes if r["is_latest"]}
     assert latest == {(1, 0), (2, 0), (2, 1), (3, 0), (4, 0)}
     art = next(r for r in statutes if r["label"] == "第二条之一")
@@ -86,6 +96,7 @@ def test_bad_files_are_reported_and_the_rest_is_built(sources: Path, tmp_path: P
         "示例/示例法修正案.md": "no_article_structure",
         "示例/示例法(2021-06-10).md": "duplicate_file",
         "示例/示例法(2001-03-01).md": "duplicate_version",
+        "案例/某案.md": "not_a_statute",
     }
     assert (
         "same law and version as 其他/示例法(2001-03-01).md"
@@ -93,7 +104,7 @@ def test_bad_files_are_reported_and_the_rest_is_built(sources: Path, tmp_path: P
     )
     assert "示例/旧编码法.md" in problems["示例/旧编码法.md"]["message"]
     assert "UTF-8" in problems["示例/旧编码法.md"]["message"]
-    assert "6 source files were not (fully) used" in proc.stdout
+    assert "7 source files were not (fully) used" in proc.stdout
     assert "示例/旧编码法.md: not_utf8" in proc.stdout
 
     stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
@@ -103,10 +114,12 @@ def test_bad_files_are_reported_and_the_rest_is_built(sources: Path, tmp_path: P
         "empty_file": 1,
         "no_article_structure": 1,
         "no_title": 1,
+        "not_a_statute": 1,
         "not_utf8": 1,
     }
     assert stats["steps"]["latest_version"]["dropped"] == {"superseded_version": 2}
     assert stats["steps"]["article_content"]["dropped"] == {"deleted_article": 1}
+    assert stats["steps"]["in_force"]["dropped"] == {"repealed_law": 1}
     rejected = read_jsonl(out / "reports" / "rejects" / "article_content.jsonl")
     assert [(r["reason"], r["record"]["label"]) for r in rejected] == [
         ("deleted_article", "第三条")

@@ -312,3 +312,14 @@ def test_appendix_after_last_article_is_not_part_of_it():
         (1, "本法自公布之日起施行。"),
         (2, "附件所列文书，由司法部制定。"),
     ]
+
+
+def test_heading_spacing_is_normalised() -> None:
+    text = (
+        "# 某法\n\n<!-- INFO END -->\n\n## 第一章  总　则\n\n### 第一节 附 则\n\n"
+        "第一条 为了示例，制定本法。\n\n## 十八、审判 监督程序\n\n第二条 本法自公布之日起施行。\n"
+    )
+    assert [a.path for a in parse_articles(text)] == [
+        ("第一章 总则", "第一节 附则"),
+        ("十八、审判监督程序",),
+    ]

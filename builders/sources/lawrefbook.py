@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from ..pipeline.base import Context, Record
     from ..recipe import SourceConfig
 
+#: Folders of LawRefBook that hold no statutes: court cases (案例), which quote other laws'
+#: articles as 第X条 lines that would otherwise be indexed under the case's title.
+NOT_STATUTES = frozenset({"案例"})
 ARTICLE_TEXT_FIELDS = ("law", "part", "path", "label", "text", "items")
 
 
@@ -51,6 +54,17 @@ class LawRefBookAdapter(SourceAdapter):
                 plan.fingerprint.append(f"{rel}:unusable:{exc.reason}")
                 continue
             plan.fingerprint.append(f"{rel}:{law.sha256}")
+            if law.category in NOT_STATUTES:
+                plan.problems.append(
+                    Problem(
+                        source,
+                        rel,
+                        "not_a_statute",
+                        f"{rel}: a {law.category} document, not a statute; the 第X条 it quotes "
+                        "belong to other laws, so it goes into no statute index or task",
+                    )
+                )
+                continue
             if law.sha256 in seen:
                 plan.problems.append(
                     Problem(
@@ -154,6 +168,8 @@ class LawRefBookAdapter(SourceAdapter):
                         "category": f["category"],
                         "version": version,
                         "is_latest": f["is_latest"],
+                        "repealed_on": "",
+                        "repealed_by": "",
                         "part": part,
                         "path": ([part] if part else []) + list(a.path),
                         "article": a.number,

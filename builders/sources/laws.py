@@ -56,6 +56,11 @@ _NAME_VERSION_RE = re.compile(r"\((\d{4}-\d{2}-\d{2})\)(?:\.md)?$")
 _CN_DATE_RE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ISO_DATE_RE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _WS_RE = re.compile(r"\s+")
+# Spaces between two Han characters inside a heading are typographic spacing (第一章 总　则).
+_HAN_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+_HEADING_LABEL_RE = re.compile(
+    r"(第[零〇一二两三四五六七八九十百千\d]+[编章节分编]+|[一二三四五六七八九十]+、)\s*"
+)
 
 
 class LawSourceError(Exception):
@@ -214,7 +219,7 @@ def parse_articles(text: str, path: str = "<text>") -> Iterator[Article]:
                 yield _article(ordinal, current, paras)
                 ordinal += 1
                 current, paras = None, []
-            title = _WS_RE.sub(" ", heading["text"]).strip()
+            title = _heading_text(heading["text"])
             if title:
                 level = len(heading["hashes"])
                 while stack and stack[-1][0] >= level:
@@ -247,6 +252,15 @@ def parse_articles(text: str, path: str = "<text>") -> Iterator[Article]:
             paras.append(line)
     if current is not None:
         yield _article(ordinal, current, paras)
+
+
+def _heading_text(raw: str) -> str:
+    """ "第一章  总　则" -> "第一章 总则": one space after the label, none inside the name."""
+    text = _WS_RE.sub(" ", raw).strip()
+    label = _HEADING_LABEL_RE.match(text)
+    head, rest = (label.group(1), text[label.end() :]) if label else ("", text)
+    rest = _HAN_GAP_RE.sub("", rest)
+    return f"{head} {rest}".strip() if head and not head.endswith("、") else head + rest
 
 
 def _article(ordinal: int, current: _Open, paras: list[str]) -> Article:
