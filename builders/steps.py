@@ -31,19 +31,11 @@ class Normalize(Mapper):
     """
 
     name = "normalize"
-    applies_to = "*"
+    applies_to = "source records"
     Params = NormalizeParams
 
-    def run(self, batches, ctx):  # noqa: ANN001, ANN201 - same contract as Step.run
-        stats = ctx.stats.step(self.name)
-        for batch in batches:
-            for r in batch:
-                if r["kind"] == "query":
-                    continue
-                stats["in"] += 1
-                stats["out"] += 1
-                self.map(r, ctx)
-            yield batch
+    def handles(self, record: Record) -> bool:
+        return record["kind"] != "query"
 
     def map(self, record: Record, ctx: Context) -> Record:
         simplified = record.get("_simplified", True)

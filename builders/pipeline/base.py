@@ -110,6 +110,10 @@ class Step:
     def __init__(self, params: StepParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
 
+    def handles(self, record: Record) -> bool:
+        """Whether this step works on ``record``; the others pass through untouched."""
+        return record["kind"] == self.applies_to
+
     def process(self, record: Record, ctx: Context) -> Iterable[Record]:
         raise NotImplementedError
 
@@ -118,7 +122,7 @@ class Step:
         for batch in batches:
             out: Batch = []
             for record in batch:
-                if record["kind"] != self.applies_to:
+                if not self.handles(record):
                     out.append(record)
                     continue
                 stats["in"] += 1
