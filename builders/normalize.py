@@ -55,14 +55,6 @@ def normalize_text(text: str, simplified: bool = True) -> str:
     return fold_whitespace(fold_width(text))
 
 
-def normalize_with_original(text: str, simplified: bool = True) -> tuple[str, str | None]:
-    """Normalized text, and the original when the source is not simplified and t2s changed it."""
-    out = normalize_text(text, simplified)
-    if simplified:
-        return out, None
-    return out, (text if _t2s().convert(text) != text else None)
-
-
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 

@@ -7,8 +7,9 @@ from lawset.builders.normalize import (
     fold_whitespace,
     fold_width,
     normalize_text,
-    normalize_with_original,
 )
+from lawset.builders.pipeline.base import Context
+from lawset.builders.steps import Normalize
 
 
 def test_full_width_ascii_folds_but_chinese_punctuation_stays() -> None:
@@ -28,10 +29,26 @@ def test_t2s_only_for_sources_that_are_not_simplified() -> None:
     assert normalize_text("中華人民共和國刑法", simplified=False) == "中华人民共和国刑法"
 
 
-def test_original_is_kept_for_converted_text() -> None:
-    assert normalize_with_original("刑法", simplified=True) == ("刑法", None)
-    assert normalize_with_original("刑法", simplified=False) == ("刑法", None)
-    assert normalize_with_original("刑法條文", simplified=False) == ("刑法条文", "刑法條文")
+def article(text: str, simplified: bool) -> dict:
+    return {
+        "kind": "article",
+        "_text_fields": ("text", "items"),
+        "_simplified": simplified,
+        "text": text,
+        "items": ["（一）刑法條文；"],
+        "text_original": None,
+    }
+
+
+def test_normalize_step_keeps_the_original_text_it_changed() -> None:
+    ctx = Context(0)
+    (batch,) = Normalize().run([[article("刑法條文  第一條", simplified=False)]], ctx)
+    (rec,) = batch
+    assert rec["text"] == "刑法条文 第一条" and rec["text_original"] == "刑法條文  第一條"
+    assert rec["items"] == ["（一）刑法条文；"]
+    (batch,) = Normalize().run([[article("未破坏土地", simplified=True)]], ctx)
+    assert batch[0]["text"] == "未破坏土地" and batch[0]["text_original"] is None
+    assert ctx.stats.steps["normalize"] == {"in": 2, "out": 2, "dropped": {}}
 
 
 def test_cjk_ratio() -> None:

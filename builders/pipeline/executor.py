@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -150,15 +151,13 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
     stream: Iterator[Batch] = _batches(source_records(), recipe.execution.batch_size)
     for step in steps:
         stream = step.run(stream, ctx)
-    for batch in stream:
+    for batch in chain(stream, [[]]):  # the last, empty batch drains the final side outputs
         for r in batch:
             if r["kind"] == "query":
                 r[KEY], r[SPLIT] = r["id"], split_of(r["group"], recipe)
                 writers["stage1"].add(r)
         for r in ctx.side_outputs.pop("statutes", []):
             writers["statutes"].add(_statute_row(r))
-    for r in ctx.side_outputs.pop("statutes", []):
-        writers["statutes"].add(_statute_row(r))
     for w in writers.values():
         w.flush()
     ctx.close()
