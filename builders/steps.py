@@ -111,7 +111,6 @@ class MarkRepealed(Mapper):
         self._rules = [(re.compile(r.pattern), r) for r in self.params.laws]
 
     def map(self, record: Record, ctx: Context) -> Record:
-        record["repealed_on"], record["repealed_by"] = "", ""
         for rx, rule in self._rules:
             if rx.search(record["law"]):
                 record["repealed_on"], record["repealed_by"] = rule.repealed_on, rule.repealed_by

@@ -59,7 +59,7 @@ _WS_RE = re.compile(r"\s+")
 # Spaces between two Han characters inside a heading are typographic spacing (第一章 总　则).
 _HAN_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 _HEADING_LABEL_RE = re.compile(
-    r"(第[零〇一二两三四五六七八九十百千\d]+[编章节分编]+|[一二三四五六七八九十]+、)\s*"
+    r"(第[零〇一二两三四五六七八九十百千\d]+(?:分编|编|章|节)|[一二三四五六七八九十]+、)\s*"
 )
 
 
