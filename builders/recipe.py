@@ -37,6 +37,19 @@ class SourceConfig(_Strict):
     upstream: str = ""
     commit: str = ""
     script: Literal["simplified", "traditional", "mixed"] = "simplified"
+    held_out: Literal["none", "test", "exclude"] = Field(
+        "none",
+        description="evaluation material: 'test' puts every query made from it in the test "
+        "split, 'exclude' keeps it out of the release (counted in the stats)",
+    )
+    held_out_files: list[str] = Field(
+        default_factory=list,
+        description="globs (relative to the source folder) the held_out policy applies to; "
+        "empty: the whole source",
+    )
+    real_names: bool = Field(
+        False, description="the source holds real names of natural persons: mask them (张三 → 张某)"
+    )
 
     @model_validator(mode="after")
     def _known_adapter(self) -> SourceConfig:
@@ -70,6 +83,51 @@ class ExecutionConfig(_Strict):
     max_rows_per_file: int = Field(200_000, ge=1)
 
 
+class Stage2Config(_Strict):
+    """Which legal queries also go to stage 2 (InternLM-Law's high-quality, structured stage)."""
+
+    sources: list[str] = Field(
+        default_factory=list,
+        description="source names whose queries may enter stage 2 (empty: all)",
+    )
+    exclude_tasks: list[str] = Field(default_factory=list)
+    require_structured: bool = Field(
+        True, description="only answers in the task's machine-parseable format"
+    )
+    require_verified_citations: bool = Field(
+        True, description="every citation found in the statute index and in force"
+    )
+
+    def selects(self, record: dict[str, Any]) -> bool:
+        if record["domain"] != "legal":
+            return False
+        if self.sources and record["source"] not in self.sources:
+            return False
+        if record["task"] in self.exclude_tasks:
+            return False
+        if self.require_structured and not record.get("_structured", False):
+            return False
+        if self.require_verified_citations:
+            if record.get("_placeholder_citations"):
+                return False
+            if any(
+                not c["verified"] or c["status"] not in ("current", "mapped")
+                for c in record["citations"]
+            ):
+                return False
+        return True
+
+
+class MixConfig(_Strict):
+    general_ratio: float = Field(
+        0.25,
+        ge=0,
+        lt=1,
+        description="target share of general-domain queries in stage 1; general queries are "
+        "sampled down (by id hash) when there are more; a shortfall is reported",
+    )
+
+
 class ReleaseConfig(_Strict):
     name: str = "lawset"
     pretty_name: str = "lawset Chinese legal instructions"
@@ -84,7 +142,16 @@ class Recipe(_Strict):
     steps: list[StepConfig]
     splits: SplitConfig = SplitConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    stage2: Stage2Config = Stage2Config()
+    mix: MixConfig = MixConfig()
     release: ReleaseConfig = ReleaseConfig()
+
+    @model_validator(mode="after")
+    def _stage2_sources_exist(self) -> Recipe:
+        unknown = [s for s in self.stage2.sources if s not in self.sources]
+        if unknown:
+            raise ValueError(f"stage2.sources: not sources of this recipe: {', '.join(unknown)}")
+        return self
 
     def digest(self) -> str:
         """sha256 of the recipe with every default filled in: same digest, same build."""

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from . import __version__
 from .pipeline.base import Stats
 from .pipeline.runs import KEY, SPLIT, merge_runs
+from .schema import stable_hash
 
 if TYPE_CHECKING:
     from .pipeline.executor import BuildOptions, BuildPlan
@@ -145,7 +146,12 @@ def write_release(
 
     configs: dict[str, dict[str, dict[str, Any]]] = {}
     files: list[dict[str, Any]] = []
-    mix: dict[str, Counter[str]] = defaultdict(Counter)
+    mixes: dict[str, dict[str, Counter[str]]] = {
+        "stage1": defaultdict(Counter),
+        "stage2": defaultdict(Counter),
+    }
+    by_source_task: dict[str, Counter[str]] = defaultdict(Counter)
+    general = _general_mix(stats, recipe.mix.general_ratio)
     total = sum(m["rows"][s] for m in markers for s in SINKS)
     bar = tqdm(total=total, desc="release", unit="row", disable=not opts.progress, file=sys.stderr)
     for sink, schema in SINKS.items():
@@ -162,21 +168,39 @@ def write_release(
         for row in merge_runs(runs):
             bar.update(1)
             stats.step(f"write_{sink}")["in"] += 1
-            if sink == "stage1":
+            if sink in mixes:
                 if row["id"] == prev:
                     stats.drop(f"write_{sink}", "duplicate_id")
+                    if sink == "stage1":  # stage 2 rows are stage 1 rows: kept once
+                        rejects.write(
+                            {
+                                "step": "dedup_exact",
+                                "reason": "duplicate_id",
+                                "record": {k: v for k, v in row.items() if not k.startswith("__")},
+                            }
+                        )
+                    continue
+                prev = row["id"]
+                if row["domain"] == "general" and not general.keeps(row["id"]):
+                    stats.drop(f"write_{sink}", "over_general_ratio")
                     rejects.write(
                         {
-                            "step": "dedup_exact",
-                            "reason": "duplicate_id",
+                            "step": "mix_general",
+                            "reason": "over_general_ratio",
                             "record": {k: v for k, v in row.items() if not k.startswith("__")},
                         }
                     )
                     continue
-                prev = row["id"]
+                mix = mixes[sink]
                 mix["task"][row["task"]] += 1
                 mix["level"][row["level"]] += 1
                 mix["source"][row["source"]] += 1
+                mix["domain"][row["domain"]] += 1
+                mix["split"][row[SPLIT]] += 1
+                if sink == "stage1":
+                    by_source_task[row["source"]][row["task"]] += 1
+                    if row["domain"] == "general":
+                        general.kept += 1
             split = row.pop(SPLIT)
             row.pop(KEY)
             if split not in writers:
@@ -209,7 +233,21 @@ def write_release(
         "options": {"only": opts.only, "limit": opts.limit},
         "sources": plan.sources,
         "configs": {c: {s: v["rows"] for s, v in splits.items()} for c, splits in configs.items()},
-        "mix": {k: dict(sorted(v.items())) for k, v in sorted(mix.items())},
+        "mix": _sorted_mix(mixes["stage1"]),
+        "stage2_mix": _sorted_mix(mixes["stage2"]),
+        "rows_by_source_task": {
+            src: dict(sorted(c.items())) for src, c in sorted(by_source_task.items())
+        },
+        "general_mix": general.report(),
+        "held_out": {
+            name: {
+                "policy": cfg.held_out,
+                "files": cfg.held_out_files or ["(whole source)"],
+                "queries_in_test": stats.counters.get("held_out_test", {}).get(name, 0),
+            }
+            for name, cfg in sorted(recipe.sources.items())
+            if cfg.held_out != "none" and name in plan.sources
+        },
         "problems": [
             {"source": p.source, "file": p.file, "reason": p.reason} for p in plan.problems
         ],
@@ -240,6 +278,47 @@ def write_release(
     )
     (out / "README.md").write_text(render_card(manifest, summary, recipe), encoding="utf-8")
     return summary
+
+
+class _GeneralMix:
+    """Samples general-domain rows down (by id hash) to the recipe's share of stage 1."""
+
+    def __init__(self, legal: int, general: int, ratio: float) -> None:
+        self.legal, self.general, self.ratio = legal, general, ratio
+        want = ratio / (1 - ratio) * legal if ratio < 1 else general
+        self.p = 1.0 if general == 0 or want >= general else want / general
+        self.kept = 0
+
+    def keeps(self, row_id: str) -> bool:
+        return self.p >= 1.0 or stable_hash("mix\x1f" + row_id) / 2**64 < self.p
+
+    def report(self) -> dict[str, Any]:
+        total = self.legal + self.kept
+        share = self.kept / total if total else 0.0
+        out = {
+            "target_share": self.ratio,
+            "general_available": self.general,
+            "general_kept": self.kept,
+            "sample_rate": round(self.p, 6),
+            "share": round(share, 4),
+        }
+        if self.general and share + 0.02 < self.ratio:
+            out["note"] = (
+                f"not enough general data for a {self.ratio:.0%} share: all {self.general:,} "
+                f"general queries are in, {share:.1%} of stage 1"
+            )
+        return out
+
+
+def _general_mix(stats: Stats, ratio: float) -> _GeneralMix:
+    rows = stats.counters.get("stage1_rows", {})
+    legal = sum(n for k, n in rows.items() if not k.startswith("general:"))
+    general = sum(n for k, n in rows.items() if k.startswith("general:"))
+    return _GeneralMix(legal, general, ratio)
+
+
+def _sorted_mix(mix: dict[str, Counter[str]]) -> dict[str, dict[str, int]]:
+    return {k: dict(sorted(v.items())) for k, v in sorted(mix.items())}
 
 
 def _in_pipeline_order(stats: dict[str, Any], names: list[str]) -> dict[str, Any]:

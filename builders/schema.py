@@ -20,6 +20,9 @@ CITATION = pa.struct(
         ("sub", pa.int32()),  # 1 for 第十条之一, else 0
         ("version", pa.string()),  # the statute version cited (YYYY-MM-DD), "" if unknown
         ("verified", pa.bool_()),  # found in the statute index
+        # current | superseded | repealed | mapped | unknown_article | unknown_law
+        ("status", pa.string()),
+        ("cited_as", pa.string()),  # the reference as the answer writes it
     ]
 )
 REWRITE = pa.struct(

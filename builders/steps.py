@@ -6,14 +6,18 @@ Importing this module registers every built-in step.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
+from . import tasks  # noqa: F401  (registers every task generator)
+from .citations import find_citations, render
 from .normalize import cjk_ratio, normalize_text
+from .pii import find_names, mask_identifiers, mask_names
 from .pipeline.base import Context, Filter, Mapper, Record, Step, StepParams, register_step
-from .tasks import memorization  # noqa: F401  (registers the memorization tasks)
+from .schema import content_id
 
 
 class NormalizeParams(StepParams):
@@ -218,3 +222,166 @@ class CjkRatio(Filter):
         if record["domain"] not in self.domains:
             return True
         return True if record["quality"]["cjk_ratio"] >= self.params.min_ratio else "low_cjk_ratio"
+
+
+@register_step
+class HeldOut(Filter):
+    """Drops source records of evaluation material the recipe excludes (``held_out: exclude``).
+
+    Material marked ``held_out: test`` passes: its queries go to the test split only.
+    """
+
+    name = "held_out"
+    applies_to = "source records"
+
+    def handles(self, record: Record) -> bool:
+        return record["kind"] != "query"
+
+    def keep(self, record: Record) -> bool | str:
+        return "held_out_excluded" if record.get("_held_out") == "exclude" else True
+
+
+class MaskPiiParams(StepParams):
+    identifiers: bool = Field(
+        True, description="mask ID card, bank card and phone numbers, e-mail, licence plates"
+    )
+    names: bool = Field(
+        True, description="mask real names (张三 → 张某) in sources marked real_names: true"
+    )
+
+
+@register_step
+class MaskPii(Mapper):
+    """Masks personal data in every text field of source records (statutes excepted).
+
+    Runs before the task generators, so no query is ever made from unmasked text. Counts per
+    kind of personal data go to the stats (``pii``).
+    """
+
+    name = "mask_pii"
+    applies_to = "source records"
+    Params = MaskPiiParams
+    exempt: ClassVar[frozenset[str]] = frozenset({"article", "query"})
+
+    def handles(self, record: Record) -> bool:
+        return record["kind"] not in self.exempt
+
+    def map(self, record: Record, ctx: Context) -> Record:
+        fields = record.get("_text_fields", ())
+        counts: Counter[str] = Counter()
+        names: set[str] = set()
+        if self.params.names and record.get("_real_names"):
+            for key in fields:
+                for text in _strings(record.get(key)):
+                    names |= find_names(text)
+        for key in fields:
+            record[key] = _apply(record.get(key), lambda t: self._mask(t, names, counts))
+        for kind, n in counts.items():
+            ctx.stats.count("pii", kind, n)
+        if counts:
+            ctx.stats.count("pii", "records_changed")
+        return record
+
+    def _mask(self, text: str, names: set[str], counts: Counter[str]) -> str:
+        if self.params.identifiers:
+            text = mask_identifiers(text, counts)
+        return mask_names(text, names, counts) if names else text
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [x for v in value for x in _strings(v)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _strings(v)]
+    return []
+
+
+def _apply(value: object, fn):  # noqa: ANN001, ANN202 - str | list | dict of str, recursively
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_apply(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _apply(v, fn) for k, v in value.items()}
+    return value
+
+
+class CitationsParams(StepParams):
+    repealed: Literal["drop", "flag", "map"] = Field(
+        "map",
+        description="answers citing repealed law (or an older version of a law): 'drop' the "
+        "query; 'flag' keep it with the citation's status; 'map' rewrite the citation to the "
+        "provision in force where the mapping is known (text-identical article of the latest "
+        "version, or the Civil Code table) and drop the query otherwise",
+    )
+    unverified: Literal["keep", "drop"] = Field(
+        "keep",
+        description="answers citing an article the index does not have (often a hallucinated "
+        "number): 'keep' them with verified: false (stage 2 never takes them), or 'drop'",
+    )
+
+
+@register_step
+class Citations(Step):
+    """Finds every article an answer cites, resolves it against the statute index and applies
+    the repealed-law policy. Quoted statute text (memorization tasks) is the law's own words: its
+    references are recorded and flagged, never rewritten or dropped."""
+
+    name = "citations"
+    applies_to = "query"
+    Params = CitationsParams
+
+    def process(self, record: Record, ctx: Context) -> Iterable[Record]:
+        catalog = ctx.catalog
+        found: dict[tuple[str, int, int], dict] = {}
+        placeholders = 0
+        for m in record["messages"]:
+            if m["role"] != "assistant":
+                continue
+            cited, n = find_citations(m["content"])
+            placeholders += n
+            for c in cited:
+                if catalog is not None:
+                    r = catalog.resolve(c)
+                else:
+                    r = {
+                        "law": c.law,
+                        "article": c.article,
+                        "sub": c.sub,
+                        "version": "",
+                        "verified": False,
+                        "status": "unknown_law",
+                        "cited_as": c.cited_as,
+                    }
+                found.setdefault((r["law"], r["article"], r["sub"]), r)
+        if placeholders:
+            record["_placeholder_citations"] = placeholders
+            ctx.stats.count("citations", "placeholder_article", placeholders)
+        quoted = record.get("_quoted_statute", False)
+        out = []
+        for c in found.values():
+            ctx.stats.count("citations", c["status"])
+            if c["status"] in ("repealed", "superseded") and not quoted:
+                if self.params.repealed == "drop":
+                    ctx.reject(self.name, f"cites_{c['status']}_law", record)
+                    return ()
+                if self.params.repealed == "map":
+                    new = catalog.current_provision(c) if catalog is not None else None
+                    if new is None:
+                        ctx.reject(self.name, f"cites_{c['status']}_law_unmapped", record)
+                        return ()
+                    new_text = render(new["law"], new["article"], new["sub"])
+                    for m in record["messages"]:
+                        if m["role"] == "assistant":
+                            m["content"] = m["content"].replace(c["cited_as"], new_text)
+                    ctx.stats.count("citations", "mapped_to_current")
+                    c = {**new, "cited_as": new_text}
+            if not c["verified"] and not quoted and self.params.unverified == "drop":
+                ctx.reject(self.name, "cites_unknown_article", record)
+                return ()
+            out.append(c)
+        record["citations"] = out
+        record["id"] = content_id(record["messages"])
+        return (record,)

@@ -72,7 +72,7 @@ def test_build_writes_hub_layout_that_load_dataset_reads(sources: Path, tmp_path
     # The card's front matter lists configs, splits and features.
     card = (out / "README.md").read_text("utf-8")
     front = yaml.safe_load(card.split("---\n")[1])
-    assert {c["config_name"] for c in front["configs"]} == {"stage1", "statutes"}
+    assert {c["config_name"] for c in front["configs"]} == {"stage1", "stage2", "statutes"}
     assert front["language"] == ["zh"] and front["license"] == "other"
     info = {i["config_name"]: i for i in front["dataset_info"]}
     assert sum(s["num_examples"] for s in info["stage1"]["splits"]) == len(rows)

@@ -57,6 +57,8 @@ def test_recitation_answer_and_citation() -> None:
             "sub": 0,
             "version": "2020-01-01",
             "verified": True,
+            "status": "current",
+            "cited_as": "《中华人民共和国某法》第五条",
         }
     ]
     assert q["group"] == "statute:中华人民共和国某法/第五条"

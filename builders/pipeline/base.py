@@ -67,6 +67,8 @@ class Context:
         self.shard = shard
         self.stats = Stats()
         self.side_outputs: dict[str, list[Record]] = defaultdict(list)
+        #: the statute key index citations are checked against (None: nothing to check against)
+        self.catalog: Any = None
         self._rejects_path = rejects_path
         self._rejects = None
 
@@ -158,9 +160,15 @@ class Filter(Step):
 
 
 class TaskGenerator(Step):
-    """Makes queries from a source record and passes the source record on for the next generator."""
+    """Makes queries from a source record and passes the source record on for the next generator.
+
+    ``structured`` says the task's answers end in a machine-parseable line (``正确答案：B``,
+    ``罪名：盗窃``...): stage 2 takes only such answers. A query inherits its source record's
+    held-out policy, so a query made from evaluation material can never reach a train split.
+    """
 
     level: ClassVar[str] = ""
+    structured: ClassVar[bool] = True
     passes_input = True
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
@@ -169,6 +177,8 @@ class TaskGenerator(Step):
     def process(self, record: Record, ctx: Context) -> Iterable[Record]:
         made = list(self.generate(record, ctx))
         for q in made:
+            q.setdefault("_structured", self.structured)
+            q["_held_out"] = record.get("_held_out", "none")
             ctx.stats.count("tasks", q["task"])
         return [record, *made]
 

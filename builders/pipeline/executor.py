@@ -35,8 +35,10 @@ from .base import Batch, Context, Record
 from .runs import KEY, SPLIT, RunWriter
 
 WORK = ".lawset-work"
-#: sink (release config) -> Arrow schema. Queries go to stage1; articles to statutes.
-SINKS = {"stage1": QUERY_SCHEMA, "statutes": STATUTE_SCHEMA}
+#: sink (release config) -> Arrow schema. Queries go to stage1 (and, when the recipe's stage2
+#: rule selects them, to stage2); articles to statutes.
+SINKS = {"stage1": QUERY_SCHEMA, "stage2": QUERY_SCHEMA, "statutes": STATUTE_SCHEMA}
+CATALOG = "catalog.pkl"
 
 
 class BuildError(RuntimeError):
@@ -101,9 +103,15 @@ def make_plan(opts: BuildOptions) -> BuildPlan:
     problems: list[Problem] = []
     prints: list[Any] = [__version__, recipe.digest(), opts.only, opts.limit]
     sources: dict[str, dict[str, Any]] = {}
-    for name in selected_sources(recipe, opts.only):
+    selected = selected_sources(recipe, opts.only)
+    for name in sorted(recipe.sources):
         cfg = recipe.sources[name]
         adapter = ADAPTERS[cfg.adapter]()
+        if name not in selected:
+            if adapter.statutes and uses_catalog(recipe):  # citations are checked against it
+                sp = adapter.plan(name, cfg, opts.sources / cfg.path, None)
+                prints.append([name, "catalog", sp.fingerprint])
+            continue
         sp = adapter.plan(name, cfg, opts.sources / cfg.path, opts.limit)
         units += [(name, u) for u in sp.units]
         problems += sp.problems
@@ -114,6 +122,35 @@ def make_plan(opts: BuildOptions) -> BuildPlan:
         raise BuildError(f"nothing to build: no usable input found. {detail}")
     digest = hashlib.sha256(json.dumps(prints, ensure_ascii=False).encode()).hexdigest()
     return BuildPlan(units=units, problems=problems, fingerprint=digest, sources=sources)
+
+
+def uses_catalog(recipe: Recipe) -> bool:
+    return any(s.name == "citations" for s in recipe.steps)
+
+
+_CATALOGS: dict[str, Any] = {}
+
+
+def _load_catalog(path: str | None) -> Any:
+    """The statute catalog, loaded once per worker process."""
+    if path is None:
+        return None
+    key = f"{path}:{Path(path).stat().st_mtime_ns}"
+    if key not in _CATALOGS:
+        from ..citations import StatuteCatalog
+
+        _CATALOGS.clear()
+        _CATALOGS[key] = StatuteCatalog.load(Path(path))
+    catalog = _CATALOGS[key]
+    catalog.activate()
+    return catalog
+
+
+def query_split(record: Record, recipe: Recipe) -> str:
+    """Held-out (evaluation) material always goes to test; the rest by group hash."""
+    if record.get("_held_out") == "test":
+        return "test"
+    return split_of(record["group"], recipe)
 
 
 def _batches(records: Iterator[Record], size: int) -> Iterator[Batch]:
@@ -135,6 +172,7 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
         shutil.rmtree(folder)  # leftovers of an interrupted attempt
     folder.mkdir(parents=True)
     ctx = Context(shard, folder / "rejects.jsonl")
+    ctx.catalog = _load_catalog(spec.get("catalog"))
     steps = recipe.build_steps()
     writers = {
         sink: RunWriter(folder, sink, schema, recipe.execution.run_size)
@@ -153,9 +191,16 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
         stream = step.run(stream, ctx)
     for batch in chain(stream, [[]]):  # the last, empty batch drains the final side outputs
         for r in batch:
-            if r["kind"] == "query":
-                r[KEY], r[SPLIT] = r["id"], split_of(r["group"], recipe)
-                writers["stage1"].add(r)
+            if r["kind"] != "query":
+                continue
+            split = query_split(r, recipe)
+            r[KEY], r[SPLIT] = r["id"], split
+            ctx.stats.count("stage1_rows", f"{r['domain']}:{split}")
+            if r.get("_held_out") == "test":
+                ctx.stats.count("held_out_test", r["source"])
+            writers["stage1"].add(r)
+            if recipe.stage2.selects(r):
+                writers["stage2"].add(r)
         for r in ctx.side_outputs.pop("statutes", []):
             writers["statutes"].add(_statute_row(r))
     for w in writers.values():
@@ -218,6 +263,15 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         for old_state in ("shards", "markers"):
             shutil.rmtree(work / old_state, ignore_errors=True)
     (work / "markers").mkdir(parents=True, exist_ok=True)
+    catalog = None
+    if uses_catalog(recipe):
+        catalog = work / CATALOG
+        if not (resumed and catalog.exists()):
+            from ..citations import build_catalog
+
+            tmp_catalog = catalog.with_suffix(".tmp")
+            build_catalog(recipe, opts.sources).save(tmp_catalog)
+            os.replace(tmp_catalog, catalog)
     tmp = plan_file.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
     os.replace(tmp, plan_file)
@@ -238,6 +292,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
                 "sources": str(opts.sources),
                 "folder": str(work / "shards" / f"{i:05d}"),
                 "marker": str(marker),
+                "catalog": None if catalog is None else str(catalog),
             }
         )
     done_units = len(plan.units) - sum(len(s["units"]) for s in specs)

@@ -1,13 +1,18 @@
-"""Source adapters: one module per raw source family, registered here by adapter name.
+"""Source adapters: one module per raw source family, found and registered automatically.
 
 An adapter has two jobs. ``plan`` looks at the source folder once, cheaply, and cuts it into work
 units (everything that must be seen together, e.g. all versions of one law), reporting files it
 cannot use. ``read`` turns one unit into source records for the pipeline. Units are the grain of
 sharding and of ``--limit`` sampling.
+
+A new source is one module in this package (a class decorated with :func:`register_adapter`) and
+one test; every module here is imported when the registry is first used.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +44,8 @@ class SourcePlan:
 
 class SourceAdapter:
     name: ClassVar[str] = ""
+    #: True for adapters whose records make the statute index (citations are checked against it).
+    statutes: ClassVar[bool] = False
 
     def plan(
         self, source: str, cfg: SourceConfig, root: Path, limit: int | None
@@ -51,7 +58,48 @@ class SourceAdapter:
         raise NotImplementedError
 
 
-from .lawrefbook import LawRefBookAdapter  # noqa: E402  (adapters import the classes above)
+_REGISTRY: dict[str, type[SourceAdapter]] = {}
 
-#: adapter name (as written in a recipe) -> class. A new source: one module and one line here.
-ADAPTERS: dict[str, type[SourceAdapter]] = {cls.name: cls for cls in (LawRefBookAdapter,)}
+
+def register_adapter(cls: type[SourceAdapter]) -> type[SourceAdapter]:
+    """Class decorator: make an adapter available to recipes under its ``name``."""
+    if not cls.name or (cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls):
+        raise ValueError(f"adapter name missing or registered twice: {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+class _Adapters(dict):
+    """adapter name (as written in a recipe) -> class; fills itself on first use."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+                importlib.import_module(f"{__name__}.{mod.name}")
+            self.update(_REGISTRY)
+            type(self)._loaded = True
+
+    def __getitem__(self, key: str) -> type[SourceAdapter]:
+        self._load()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._load()
+        return super().__contains__(key)
+
+    def __iter__(self):  # noqa: ANN204
+        self._load()
+        return super().__iter__()
+
+    def keys(self):  # noqa: ANN201
+        self._load()
+        return super().keys()
+
+    def items(self):  # noqa: ANN201
+        self._load()
+        return super().items()
+
+
+ADAPTERS: dict[str, type[SourceAdapter]] = _Adapters()

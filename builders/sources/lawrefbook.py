@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..schema import stable_hash
-from . import Problem, SourceAdapter, SourcePlan
+from . import Problem, SourceAdapter, SourcePlan, register_adapter
 from .laws import LawSourceError, list_law_files, parse_articles, read_law_file
 
 if TYPE_CHECKING:
@@ -26,8 +26,10 @@ NOT_STATUTES = frozenset({"案例"})
 ARTICLE_TEXT_FIELDS = ("law", "part", "path", "label", "text", "items")
 
 
+@register_adapter
 class LawRefBookAdapter(SourceAdapter):
     name = "lawrefbook"
+    statutes = True
 
     def plan(self, source: str, cfg: SourceConfig, root: Path, limit: int | None) -> SourcePlan:
         if not root.is_dir():

@@ -36,6 +36,8 @@ def article_citation(article: Record) -> dict[str, Any]:
         "sub": article["sub"],
         "version": article["version"],
         "verified": True,
+        "status": "current",
+        "cited_as": citation_line(article)[len("法条：") :],
     }
 
 
@@ -54,7 +56,7 @@ class MemorizationTask(TaskGenerator):
     phrasings: tuple[str, ...] = ()
 
     def query(self, article: Record, user: str, answer: str) -> Record:
-        return make_query(
+        q = make_query(
             user=user,
             answer=f"{answer}\n\n{citation_line(article)}",
             task=self.name,
@@ -66,6 +68,8 @@ class MemorizationTask(TaskGenerator):
             group=article_group(article),
             citations=[article_citation(article)],
         )
+        q["_quoted_statute"] = True  # the answer quotes the law: its references stay as written
+        return q
 
     def phrase(self, article: Record, **fields: str) -> str:
         template = pick(self.phrasings, self.name, article["id"])
