@@ -141,6 +141,11 @@ def _looks_like_law(name: str) -> bool:
     return name.startswith(PRC) and name.endswith("法")
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+#: characters that may stand right before a law's short name in a mention (根据合同法, 中华人民共和国合同法)
+_MENTION_LEAD = set("据照按依反用于和及与或的是在即国")
+
+
 @dataclass
 class LawEntry:
     latest: str
@@ -192,9 +197,30 @@ class StatuteCatalog:
         """Let :func:`find_citations` recognise un-bracketed law names of this index."""
         _KNOWN.clear()
         _KNOWN.update(self.aliases)
+        for name in self.repealed_names():
+            _KNOWN.update({name, PRC + name})
+
+    def repealed_names(self) -> list[str]:
+        """Short names of the laws the recipe's repeal rules name (合同法, 民法通则, ...)."""
+        names: set[str] = set()
         for pattern, _on, _by in self.repealed:
-            for name in re.findall(r"[\u4e00-\u9fff]{2,}法", pattern.replace(PRC, "")):
-                _KNOWN.update({name, PRC + name})
+            names.update(re.findall(r"[\u4e00-\u9fff]{2,}", pattern.replace(PRC, "")))
+        return sorted(names, key=lambda n: (-len(n), n))
+
+    def repealed_mentions(self, text: str) -> list[str]:
+        """Repealed laws a text names as law (《合同法》, 根据婚姻法规定), article or not.
+
+        A name inside a longer law name (劳动合同法, 经济合同法) is not a mention.
+        """
+        found = []
+        for name in self.repealed_names():
+            for m in re.finditer(re.escape(name), text):
+                before = text[m.start() - 1] if m.start() else ""
+                if before and _HAN.match(before) and before not in _MENTION_LEAD:
+                    continue
+                found.append(name)
+                break
+        return found
 
     # -- resolving ------------------------------------------------------------------------
     def canonical(self, name: str) -> str | None:

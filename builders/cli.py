@@ -97,10 +97,14 @@ def _report(out: Path, summary: dict) -> None:
     unusable = sum(summary["steps"].get("read", {}).get("dropped", {}).values())
     if unusable:
         print(
-            f"{unusable} source files were not (fully) used: see {out}/reports/rejects/read.jsonl"
+            f"{unusable} source files or records could not be used: see "
+            f"{out}/reports/rejects/read.jsonl"
         )
         for p in [p for p in summary["problems"] if not p["reason"].startswith("duplicate")][:5]:
             print(f"  {p['file']}: {p['reason']}")
+    note = summary.get("general_mix", {}).get("note")
+    if note:
+        print(f"general data: {note}")
     print(
         f"stats: {out}/reports/stats.json   card: {out}/README.md   manifest: {out}/manifest.json"
     )

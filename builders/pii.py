@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
 
 MASKS = {
     "id_card": "[身份证号]",
@@ -70,17 +72,22 @@ ROLES = sorted(
         "被告人 被告 原告 上诉人 被上诉人 申请人 被申请人 申诉人 被申诉人 再审申请人 罪犯 犯罪嫌疑人 "
         "第三人 证人 被害人 法定代理人 委托代理人 委托诉讼代理人 诉讼代理人 辩护人 审判长 审判员 "
         "代理审判员 人民陪审员 陪审员 书记员 法官助理 执行员 当事人 原审被告人 原审原告 原审被告 "
-        "被执行人 申请执行人 借款人 出借人 担保人 保证人 同案犯 嫌疑人 死者 受害人 被监管人"
+        "被执行人 申请执行人 法定代表人 负责人 借款人 出借人 担保人 保证人 同案犯 嫌疑人 死者 受害人 被监管人"
     ).split(),
     key=len,
     reverse=True,
 )
 _SURNAME = "(?:" + "|".join(SURNAMES_2) + f"|[{SURNAMES_1}])"
-_AFTER = r"(?=[，,、。；;：:（(\s]|男|女|系|因|于|在|与|和|及|诉|的|等|向|将|到|已|自|为|称|辩|对|也|不|是|犯|被|$)"
+_AFTER = r"(?=[，,、。；;：:（(\s]|男|女|系|因|于|在|与|和|及|诉|的|等|向|将|到|已|自|为|称|辩|对|也|不|是|犯|被|均|共|二|两|$)"
 _NAME = rf"(?P<name>{_SURNAME}[\u4e00-\u9fff]{{1,2}}?){_AFTER}"
 _ROLE_NAME = re.compile(rf"(?:{'|'.join(ROLES)})(?:[:：])?{_NAME}")
 _MORE_NAMES = re.compile(rf"^、{_NAME}")
 _ROLE_RUN_ON = re.compile(rf"(?:{'|'.join(ROLES)})(?P<name>{_SURNAME}[\u4e00-\u9fff]{{2}})")
+#: names written right before a bracketed note about the person: 刘国栋、高春华（均另案处理）
+_NOTED_NAMES = re.compile(
+    rf"(?P<names>(?:{_SURNAME}[\u4e00-\u9fff]{{1,2}}、)*{_SURNAME}[\u4e00-\u9fff]{{1,2}})"
+    r"[（(](?:均)?(?:另案|被害人|殁年|已判刑|同案|已死亡|死者|在逃|绰号|曾用名|化名|男|女)"
+)
 _ANON = re.compile(r"[某×xX＊*0-9甲乙丙丁]")
 _GIVEN_NOT_NAME = set("某人方等均的及和与向在称犯被其")
 #: surname characters that are also common function words: never a run-on name (被告人明知...)
@@ -89,8 +96,44 @@ _AMBIGUOUS_SURNAMES = set("于向和时明成那国平全应信由但及高原�
 _NOT_NAMES = frozenset(
     "于是 明知 向其 和解 平时 全部 应当 由于 但是 及时 高度 原因 利用 公司 来到 都是 相关 初步 计算 "
     "方面 同时 对此 不服 本人 自己 双方 其他 一起 共同 多次 当庭 经过 事后 均系 辩称 诉称 称其 "
-    "所述 所称 上诉 申请 答辩 认为 承认 供述 陈述 交代 身份 家属 亲属 姓名".split()
+    "所述 所称 上诉 申请 答辩 认为 承认 供述 陈述 交代 身份 家属 亲属 姓名 公章 印章 陆续 利润 应得 "
+    "管理 方要求 车损 相撞 车辆 金额 借款 欠款 房屋 合同 协议 工资 费用 损失 赔偿 责任 证据 事实 "
+    "理由 请求 意见 行为 时间 期间 期限 之间 之后 之前 一方 双方 单位 公安 法院 律师 代理 委托 "
+    "签订 支付 归还 偿还 返还 承担 提供 出具 出借 借给 购买 经营 管理 占有 使用 主张 确认 同意 "
+    "明确 说明 解释 表示 告知 通知 要求 拒绝 放弃 隐瞒 伪造 盗窃 抢劫 诈骗 故意 过失 驾驶".split()
 )
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> dict[str, int]:
+    """jieba's dictionary words that are not person names (tag not ``nr*``) -> frequency.
+
+    A candidate that is such a word (关于, 强奸, 单位, 公章) is an ordinary word after a role
+    word, not a name. Loaded once per process, and only where names are masked.
+    """
+    import jieba
+
+    words: dict[str, int] = {}
+    path = Path(jieba.__file__).parent / "dict.txt"
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and not parts[2].startswith("nr"):
+                words[parts[0]] = int(parts[1])
+    return words
+
+
+def is_common_word(cand: str) -> bool:
+    """Whether ``cand`` reads as ordinary words rather than a name."""
+    words = _common_words()
+    if cand in words:
+        return True
+    if len(cand) < 3:
+        return False
+    # 方要求 (要求), 关于某 (关于); a doubled given name (多多, 娜娜) is a name, not a word.
+    doubled = cand[-1] == cand[-2]
+    # Only very common words count here: given names such as 建国 or 红军 are words too.
+    return words.get(cand[:2], 0) >= 5000 or (not doubled and words.get(cand[-2:], 0) >= 5000)
 
 
 def find_names(text: str) -> set[str]:
@@ -105,6 +148,8 @@ def find_names(text: str) -> set[str]:
     def add(cand: str) -> None:
         if _ANON.search(cand) or cand[-1] in _GIVEN_NOT_NAME or cand in _NOT_NAMES:
             return
+        if cand[:2] not in SURNAMES_2 and is_common_word(cand):
+            return
         names.add(cand)
 
     for m in _ROLE_NAME.finditer(text):
@@ -117,9 +162,12 @@ def find_names(text: str) -> set[str]:
             if more is None:
                 break
             pos, cand = end + more.start("name"), more.group("name")
+    for m in _NOTED_NAMES.finditer(text):
+        for cand in m.group("names").split("、"):
+            add(cand)
     for m in _ROLE_RUN_ON.finditer(text):
         c3 = m.group("name")
-        if c3[0] in _AMBIGUOUS_SURNAMES or any(n in c3 for n in names):
+        if c3[0] in _AMBIGUOUS_SURNAMES or c3[:2] in _NOT_NAMES or any(n in c3 for n in names):
             continue
         if text.count(c3) >= 2 and text.count(c3) == text.count(c3[:2]):
             add(c3)

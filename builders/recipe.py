@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .pipeline.base import STEPS, Step
+from .schema import stable_hash
 
 CATEGORIES = ("laws", "cases", "exam", "qa", "general")
 
@@ -97,6 +98,11 @@ class Stage2Config(_Strict):
     require_verified_citations: bool = Field(
         True, description="every citation found in the statute index and in force"
     )
+    sample: dict[str, float] = Field(
+        default_factory=dict,
+        description="task -> share of its eligible queries kept in stage 2 (by id hash), to keep "
+        "stage 2 from being dominated by one large task; tasks not listed: all",
+    )
 
     def selects(self, record: dict[str, Any]) -> bool:
         if record["domain"] != "legal":
@@ -108,13 +114,16 @@ class Stage2Config(_Strict):
         if self.require_structured and not record.get("_structured", False):
             return False
         if self.require_verified_citations:
-            if record.get("_placeholder_citations"):
+            if record.get("_placeholder_citations") or record.get("_names_repealed_law"):
                 return False
             if any(
                 not c["verified"] or c["status"] not in ("current", "mapped")
                 for c in record["citations"]
             ):
                 return False
+        rate = self.sample.get(record["task"])
+        if rate is not None and stable_hash("stage2\x1f" + record["id"]) / 2**64 >= rate:
+            return False
         return True
 
 

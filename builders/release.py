@@ -152,6 +152,12 @@ def write_release(
     }
     by_source_task: dict[str, Counter[str]] = defaultdict(Counter)
     general = _general_mix(stats, recipe.mix.general_ratio)
+    held_out_groups: set[str] = set()
+    for m in markers:
+        path = work / "shards" / f"{m['shard']:05d}" / "held_out_groups.txt"
+        if path.exists():
+            held_out_groups.update(path.read_text("utf-8").split("\n"))
+    held_out_groups.discard("")
     total = sum(m["rows"][s] for m in markers for s in SINKS)
     bar = tqdm(total=total, desc="release", unit="row", disable=not opts.progress, file=sys.stderr)
     for sink, schema in SINKS.items():
@@ -191,6 +197,9 @@ def write_release(
                         }
                     )
                     continue
+                if row[SPLIT] != "test" and row["group"] in held_out_groups:
+                    row[SPLIT] = "test"  # a twin of held-out evaluation material
+                    stats.count(f"held_out_twins_{sink}", row["source"])
                 mix = mixes[sink]
                 mix["task"][row["task"]] += 1
                 mix["level"][row["level"]] += 1
@@ -248,6 +257,9 @@ def write_release(
             for name, cfg in sorted(recipe.sources.items())
             if cfg.held_out != "none" and name in plan.sources
         },
+        # Queries of other sources that share a group (the same exam question, the same case)
+        # with held-out material, moved to test: per source.
+        "held_out_twins": dict(sorted(stats.counters.get("held_out_twins_stage1", {}).items())),
         "problems": [
             {"source": p.source, "file": p.file, "reason": p.reason} for p in plan.problems
         ],
@@ -286,7 +298,8 @@ class _GeneralMix:
     def __init__(self, legal: int, general: int, ratio: float) -> None:
         self.legal, self.general, self.ratio = legal, general, ratio
         want = ratio / (1 - ratio) * legal if ratio < 1 else general
-        self.p = 1.0 if general == 0 or want >= general else want / general
+        # With no legal queries (a general-only build) there is nothing to mix with: keep all.
+        self.p = 1.0 if general == 0 or legal == 0 or want >= general else want / general
         self.kept = 0
 
     def keeps(self, row_id: str) -> bool:

@@ -45,10 +45,7 @@ class Normalize(Mapper):
         simplified = record.get("_simplified", True)
         for key in record.get("_text_fields", ()):
             value = record.get(key)
-            if isinstance(value, str):
-                record[key] = normalize_text(value, simplified)
-            elif isinstance(value, list):
-                record[key] = [normalize_text(v, simplified) for v in value]
+            record[key] = _apply(value, lambda t: normalize_text(t, simplified))
             if key == "text" and self.params.keep_original and record[key] != value:
                 record["text_original"] = value
                 ctx.stats.count("normalize", "text_changed")
@@ -382,6 +379,17 @@ class Citations(Step):
                 ctx.reject(self.name, "cites_unknown_article", record)
                 return ()
             out.append(c)
+        if catalog is not None and not quoted:
+            answers = "".join(m["content"] for m in record["messages"] if m["role"] == "assistant")
+            named = catalog.repealed_mentions(answers)
+            if named:
+                # A repealed law named without a mappable article (根据《合同法》的规定): never
+                # taught as current unless the recipe only flags.
+                ctx.stats.count("citations", "repealed_law_named")
+                if self.params.repealed != "flag":
+                    ctx.reject(self.name, "names_repealed_law", record, laws=named)
+                    return ()
+                record["_names_repealed_law"] = True
         record["citations"] = out
         record["id"] = content_id(record["messages"])
         return (record,)

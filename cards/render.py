@@ -100,7 +100,52 @@ def render_card(manifest: dict[str, Any], summary: dict[str, Any], recipe: Any) 
         f"{i}. `{s.name}`" + (f": `{s.params}`" if s.params else "")
         for i, s in enumerate(recipe.steps, 1)
     )
-    task_rows = _table([[t, f"{n:,}"] for t, n in summary["mix"].get("task", {}).items()])
+    from lawset.builders.pipeline.base import STEPS
+
+    s1, s2 = summary["mix"].get("task", {}), summary.get("stage2_mix", {}).get("task", {})
+    order = {"memorization": 0, "understanding": 1, "application": 2, "general": 3}
+    levels = {t: getattr(STEPS.get(t), "level", "") for t in s1}
+    task_rows = _table(
+        [
+            [levels[t], t, f"{n:,}", f"{s2.get(t, 0):,}"]
+            for t, n in sorted(s1.items(), key=lambda kv: (order.get(levels[kv[0]], 9), kv[0]))
+        ]
+    )
+    src1 = summary["mix"].get("source", {})
+    src2 = summary.get("stage2_mix", {}).get("source", {})
+    source_mix_rows = _table([[s, f"{n:,}", f"{src2.get(s, 0):,}"] for s, n in src1.items()])
+    held_out_rows = _table(
+        [
+            [name, f"`{h['policy']}`", ", ".join(h["files"]), f"{h['queries_in_test']:,}"]
+            for name, h in summary.get("held_out", {}).items()
+        ]
+    )
+    twins = summary.get("held_out_twins", {})
+    twin_rows = ", ".join(f"{src} {n:,}" for src, n in twins.items()) or "none in this build"
+    pii_rows = _table(
+        [[k, f"{n:,}"] for k, n in summary.get("counters", {}).get("pii", {}).items()]
+    )
+    gm = summary.get("general_mix", {})
+    if gm.get("general_available"):
+        general_mix = (
+            f"General-domain queries: {gm['general_kept']:,} of {gm['general_available']:,} "
+            f"available, {gm['share']:.1%} of stage 1 (target {gm['target_share']:.0%}"
+            + ("; " + gm["note"] if "note" in gm else "")
+            + ")."
+        )
+    else:
+        general_mix = "This build holds no general-domain data."
+    rule = recipe.stage2
+    parts = ["legal queries only"]
+    if rule.sources:
+        parts.append("from the sources " + ", ".join(f"`{x}`" for x in rule.sources))
+    if rule.require_structured:
+        parts.append("whose answers end in the task's machine-parseable line")
+    if rule.require_verified_citations:
+        parts.append("whose citations are all found in the statute index and in force")
+    if rule.exclude_tasks:
+        parts.append("except the tasks " + ", ".join(f"`{x}`" for x in rule.exclude_tasks))
+    stage2_rule = "The recipe's rule: " + "; ".join(parts) + "."
     drops = [
         [step, reason, f"{n:,}"]
         for step, s in summary["steps"].items()
@@ -120,5 +165,11 @@ def render_card(manifest: dict[str, Any], summary: dict[str, Any], recipe: Any) 
         validation=recipe.splits.validation,
         test=recipe.splits.test,
         task_rows=task_rows,
+        source_mix_rows=source_mix_rows,
+        held_out_rows=held_out_rows,
+        pii_rows=pii_rows,
+        twin_rows=twin_rows,
+        general_mix=general_mix,
+        stage2_rule=stage2_rule,
         drop_rows=_table(drops),
     )

@@ -121,3 +121,16 @@ def sources(tmp_path: Path) -> Path:
     (laws / "示例" / "空文件.md").write_bytes(b"")
     (laws / "示例" / "截断.md").write_text("第一条 为了", encoding="utf-8")
     return root
+
+
+@pytest.fixture()
+def laws_recipe(tmp_path: Path) -> Path:
+    """The default recipe with only its statute source (for the hand-written laws tree)."""
+    import yaml
+
+    data = yaml.safe_load((REPO / "builders" / "recipes" / "default.yaml").read_text("utf-8"))
+    data["sources"] = {"laws": data["sources"]["laws"]}
+    data["stage2"]["sources"] = ["laws"]
+    path = tmp_path / "laws-only.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path

@@ -85,9 +85,13 @@ def test_build_writes_hub_layout_that_load_dataset_reads(sources: Path, tmp_path
     assert not (out / ".lawset-work").exists()
 
 
-def test_bad_files_are_reported_and_the_rest_is_built(sources: Path, tmp_path: Path) -> None:
+def test_bad_files_are_reported_and_the_rest_is_built(
+    sources: Path, tmp_path: Path, laws_recipe: Path
+) -> None:
     out = tmp_path / "out"
-    proc = run_lawset("build", "--sources", sources, "--out", out, "--no-progress")
+    proc = run_lawset(
+        "build", "--sources", sources, "--out", out, "--recipe", laws_recipe, "--no-progress"
+    )
     problems = {r["file"]: r for r in read_jsonl(out / "reports" / "rejects" / "read.jsonl")}
     assert {f: p["reason"] for f, p in problems.items()} == {
         "示例/旧编码法.md": "not_utf8",
@@ -104,7 +108,7 @@ def test_bad_files_are_reported_and_the_rest_is_built(sources: Path, tmp_path: P
     )
     assert "示例/旧编码法.md" in problems["示例/旧编码法.md"]["message"]
     assert "UTF-8" in problems["示例/旧编码法.md"]["message"]
-    assert "7 source files were not (fully) used" in proc.stdout
+    assert "7 source files or records could not be used" in proc.stdout
     assert "示例/旧编码法.md: not_utf8" in proc.stdout
 
     stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
@@ -135,9 +139,18 @@ def test_missing_sources_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-def test_missing_source_folder_inside_sources_is_named(tmp_path: Path) -> None:
+def test_missing_source_folder_inside_sources_is_named(tmp_path: Path, laws_recipe: Path) -> None:
     (tmp_path / "raw").mkdir()
-    proc = run_lawset("build", "--sources", tmp_path / "raw", "--out", tmp_path / "o", check=False)
+    proc = run_lawset(
+        "build",
+        "--sources",
+        tmp_path / "raw",
+        "--out",
+        tmp_path / "o",
+        "--recipe",
+        laws_recipe,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "laws/LawRefBook-Laws: source folder not found" in proc.stderr
     assert "sources.laws.path" in proc.stderr
@@ -151,9 +164,20 @@ def test_unknown_only_category_is_refused(sources: Path, tmp_path: Path) -> None
     assert "unknown category statutes" in proc.stderr
 
 
-def test_only_category_absent_from_recipe_is_refused(sources: Path, tmp_path: Path) -> None:
+def test_only_category_absent_from_recipe_is_refused(
+    sources: Path, tmp_path: Path, laws_recipe: Path
+) -> None:
     proc = run_lawset(
-        "build", "--sources", sources, "--out", tmp_path / "o", "--only", "cases", check=False
+        "build",
+        "--sources",
+        sources,
+        "--out",
+        tmp_path / "o",
+        "--recipe",
+        laws_recipe,
+        "--only",
+        "cases",
+        check=False,
     )
     assert proc.returncode == 2
     assert "no source of that category (it has: laws)" in proc.stderr
@@ -171,8 +195,8 @@ def test_refuses_a_non_empty_foreign_output_folder(sources: Path, tmp_path: Path
 
 def test_limit_takes_a_deterministic_sample(sources: Path, tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    run_lawset("build", "--sources", sources, "--out", a, "--limit", "1")
-    run_lawset("build", "--sources", sources, "--out", b, "--limit", "1")
+    run_lawset("build", "--sources", sources, "--out", a, "--limit", "1", "--only", "laws")
+    run_lawset("build", "--sources", sources, "--out", b, "--limit", "1", "--only", "laws")
     statutes = load_dataset(str(a), "statutes", split="train")
     assert len({r["source_file"] for r in statutes}) == 1
     assert (a / "manifest.json").read_bytes() == (b / "manifest.json").read_bytes()
@@ -194,4 +218,4 @@ def test_a_second_build_into_a_busy_folder_is_refused(sources: Path, tmp_path: P
         proc = run_lawset("build", "--sources", sources, "--out", out, check=False)
     assert proc.returncode == 2
     assert "another lawset build is writing there" in proc.stderr
-    run_lawset("build", "--sources", sources, "--out", out)  # free again: builds
+    run_lawset("build", "--sources", sources, "--out", out, "--only", "laws")  # free again

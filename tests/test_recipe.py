@@ -51,15 +51,15 @@ def test_reference_comments_every_key() -> None:
         (lambda d: d.update(colour="blue"), "colour: unknown key"),
         (lambda d: d["sources"]["laws"].pop("license"), "sources.laws.license: required key"),
         (lambda d: d["sources"]["laws"].update(adapter="nope"), "unknown adapter 'nope'"),
-        (lambda d: d["steps"].append({"name": "nope"}), "steps[14].name: unknown step 'nope'"),
+        (lambda d: d["steps"].insert(14, {"name": "nope"}), "steps[14].name: unknown step 'nope'"),
         (
-            lambda d: d["steps"][5].update(min_chars="many"),
-            "steps[5].min_chars (article_content): Input should be a valid integer",
+            lambda d: d["steps"][7].update(min_chars="many"),
+            "steps[7].min_chars (article_content): Input should be a valid integer",
         ),
-        (lambda d: d["steps"][6].update(colour=1), "steps[6].colour (article_recitation)"),
+        (lambda d: d["steps"][8].update(colour=1), "steps[8].colour (article_recitation)"),
         (
-            lambda d: d["steps"][1]["laws"][0].update(pattern="(unclosed"),
-            "steps[1].laws[0].pattern (mark_repealed): Value error, not a regular expression",
+            lambda d: d["steps"][3]["laws"][0].update(pattern="(unclosed"),
+            "steps[3].laws[0].pattern (mark_repealed): Value error, not a regular expression",
         ),
         (lambda d: d["execution"].update(shards=0), "execution.shards: Input should be greater"),
         (lambda d: d["splits"].update(test=0.9), "splits.test: Input should be less than 0.5"),
@@ -76,19 +76,19 @@ def test_bad_recipe_names_the_key(edit, message: str) -> None:
 
 def test_bad_recipe_fails_before_any_work(sources: Path, tmp_path: Path) -> None:
     data = default_data()
-    data["steps"][7]["min_chars"] = -1
+    data["steps"][9]["min_chars"] = -1
     recipe = tmp_path / "bad.yaml"
     recipe.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "out"
     proc = run_lawset("build", "--sources", sources, "--out", out, "--recipe", recipe, check=False)
     assert proc.returncode == 2
-    assert "steps[7].min_chars (article_identification)" in proc.stderr
+    assert "steps[9].min_chars (article_identification)" in proc.stderr
     assert not out.exists()
 
 
 def test_recipe_digest_changes_with_parameters() -> None:
     a = parse_recipe(default_data())
     data = default_data()
-    data["steps"][6]["max_chars"] = 10
+    data["steps"][8]["max_chars"] = 10
     assert parse_recipe(data).digest() != a.digest()
     assert parse_recipe(default_data()).digest() == a.digest()

@@ -186,6 +186,7 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
             root = Path(spec["sources"]) / cfg.path
             yield from adapter.read(name, cfg, root, unit, ctx)
 
+    held_out_groups: set[str] = set()
     stream: Iterator[Batch] = _batches(source_records(), recipe.execution.batch_size)
     for step in steps:
         stream = step.run(stream, ctx)
@@ -198,6 +199,7 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
             ctx.stats.count("stage1_rows", f"{r['domain']}:{split}")
             if r.get("_held_out") == "test":
                 ctx.stats.count("held_out_test", r["source"])
+                held_out_groups.add(r["group"])
             writers["stage1"].add(r)
             if recipe.stage2.selects(r):
                 writers["stage2"].add(r)
@@ -206,6 +208,11 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
     for w in writers.values():
         w.flush()
     ctx.close()
+    # Groups of evaluation material: the release sends their twins from other sources (the same
+    # exam question in JEC-QA and ChatLaw) to test too, so no held-out item has a train copy.
+    tmp_groups = folder / "held_out_groups.txt.tmp"
+    tmp_groups.write_text("".join(g + "\n" for g in sorted(held_out_groups)), encoding="utf-8")
+    os.replace(tmp_groups, folder / "held_out_groups.txt")
     marker = {
         "shard": shard,
         "units": len(spec["units"]),
