@@ -22,25 +22,32 @@ def data_files(out: Path) -> dict[str, bytes]:
     }
 
 
-def test_full_statute_build(shared_raw: Path, tmp_path: Path) -> None:
-    out = tmp_path / "full"
-    run_lawset(
-        "build",
-        "--sources",
-        shared_raw,
-        "--out",
-        out,
-        "--only",
-        "laws",
-        "--workers",
-        "2",
-        "--no-progress",
-    )
-    stage1 = load_dataset(str(out), "stage1")
+@pytest.fixture(scope="module")
+def full_build(shared_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build of every source with the default recipe (the README's command)."""
+    out = tmp_path_factory.mktemp("full") / "candidate"
+    run_lawset("build", "--sources", shared_raw, "--out", out, "--workers", "2", "--no-progress")
+    return out
+
+
+def stats_of(out: Path) -> dict:
+    return json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+
+
+def column(out: Path, config: str, split: str, name: str) -> list:
+    import pyarrow.parquet as pq
+
+    return [
+        v
+        for f in sorted((out / "data" / config).glob(f"{split}-*.parquet"))
+        for v in pq.read_table(f, columns=[name]).column(name).to_pylist()
+    ]
+
+
+def test_full_build_statute_index(full_build: Path) -> None:
+    out = full_build
     statutes = load_dataset(str(out), "statutes", split="train")
-    assert sum(len(s) for s in stage1.values()) >= 150_000
     assert len(statutes) >= 70_000
-    assert set(stage1) == {"train", "validation", "test"}
     # 刑法第二百六十四条 is in the index and is recited with the right text.
     theft = statutes.filter(lambda r: r["law"] == "中华人民共和国刑法" and r["article"] == 264)
     assert len(theft) == 1 and theft[0]["text"].startswith("盗窃公私财物")
@@ -53,18 +60,66 @@ def test_full_statute_build(shared_raw: Path, tmp_path: Path) -> None:
         ("2021-12-24", False),
         ("2023-09-01", True),
     ]
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    stats = stats_of(out)
     assert stats["steps"]["read"]["dropped"]["duplicate_file"] == 3
     assert stats["steps"]["read"]["dropped"]["duplicate_version"] == 1  # 广告法 in two folders
-    assert not stats["steps"]["write_stage1"]["dropped"]
     assert len(set(statutes["id"])) == len(statutes)
     assert stats["steps"]["read"]["dropped"]["no_article_structure"] >= 80
     assert stats["steps"]["read"]["dropped"]["not_a_statute"] == 52  # 案例: court cases
     assert "案例" not in set(statutes["category"])
 
 
+def test_full_build_covers_every_source_task_and_level(full_build: Path) -> None:
+    from lawset.builders.pipeline.base import STEPS
+    from lawset.builders.recipe import load_recipe
+
+    stats = stats_of(full_build)
+    recipe = load_recipe()
+    assert set(stats["sources"]) == set(recipe.sources)  # all 23 sources were read
+    # Every source but the excluded one contributes rows to stage 1.
+    excluded = {n for n, s in recipe.sources.items() if s.held_out == "exclude"}
+    assert set(stats["rows_by_source_task"]) == set(recipe.sources) - excluded
+    tasks = stats["mix"]["task"]
+    assert len(tasks) >= 15
+    levels = {STEPS[t].level for t in tasks}
+    assert {"memorization", "understanding", "application", "general"} <= levels
+    assert set(stats["mix"]["level"]) == {"memorization", "understanding", "application", "general"}
+    # General data is in stage 1 and never in stage 2.
+    assert stats["mix"]["domain"]["general"] > 30_000
+    assert "general" not in stats["stage2_mix"]["domain"]
+    assert set(column(full_build, "stage2", "train", "domain")) == {"legal"}
+    # Citations were checked against the index: almost all verify.
+    cites = stats["counters"]["citations"]
+    assert cites["current"] > 100 * (cites.get("unknown_article", 0) + cites.get("unknown_law", 0))
+    assert stats["counters"]["pii"]["name"] > 1000
+
+
+def test_no_evaluation_material_in_train_or_validation(full_build: Path) -> None:
+    from lawset.builders.recipe import load_recipe
+
+    recipe = load_recipe()
+    whole = {n for n, s in recipe.sources.items() if s.held_out == "test" and not s.held_out_files}
+    assert {"disc_law_eval", "chatlaw_exam", "judge", "lecard", "lecardv2"} <= whole
+    excluded = {n for n, s in recipe.sources.items() if s.held_out == "exclude"}
+    for config in ("stage1", "stage2"):
+        for split in ("train", "validation"):
+            sources = set(column(full_build, config, split, "source"))
+            assert not sources & (whole | excluded), (config, split)
+    # Per-file policies: the CAIL2019 test file's questions are only in test.
+    pairs = zip(
+        column(full_build, "stage1", "train", "source"),
+        column(full_build, "stage1", "train", "source_id"),
+        strict=True,
+    )
+    cail2019 = [i for src, i in pairs if src == "cail2019"]
+    assert cail2019 and not [i for i in cail2019 if i.startswith("test/")]
+    stats = stats_of(full_build)
+    assert stats["held_out"]["cail2019"]["queries_in_test"] >= 5000
+    assert stats["steps"]["held_out"]["dropped"]["held_out_excluded"] >= 11_000  # LexEval
+
+
 # A sample big enough to take several seconds, cut into many shards so a kill lands mid-way.
-SAMPLE = ("--only", "laws", "--limit", "500", "--no-progress")
+SAMPLE = ("--only", "laws", "--limit", "300", "--no-progress")
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +137,11 @@ def many_shards_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_two_builds_are_byte_identical(
     shared_raw: Path, tmp_path: Path, many_shards_recipe: Path
 ) -> None:
+    """Every source (a deterministic sample of each), 1 worker and 2: the same bytes."""
     a, b = tmp_path / "a", tmp_path / "b"
+    sample = ("--limit", "150", "--no-progress")
     run_lawset(
-        "build", "--sources", shared_raw, "--out", a, "--recipe", many_shards_recipe, *SAMPLE
+        "build", "--sources", shared_raw, "--out", a, "--recipe", many_shards_recipe, *sample
     )
     run_lawset(
         "build",
@@ -94,7 +151,7 @@ def test_two_builds_are_byte_identical(
         b,
         "--recipe",
         many_shards_recipe,
-        *SAMPLE,
+        *sample,
         "--workers",
         "2",
     )
