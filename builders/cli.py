@@ -93,7 +93,7 @@ def _report(out: Path, summary: dict) -> None:
     if dropped:
         print(f"dropped (kept with reasons in {out}/reports/rejects/):")
         for step, reason, n in dropped:
-            print(f"  {step:24s} {reason:24s} {n:>9,}")
+            print(f"  {step:24s} {reason:30s} {n:>9,}")
     unusable = sum(summary["steps"].get("read", {}).get("dropped", {}).values())
     if unusable:
         print(
