@@ -88,8 +88,10 @@ _NOTED_NAMES = re.compile(
     rf"(?P<names>(?:{_SURNAME}[\u4e00-\u9fff]{{1,2}}、)*{_SURNAME}[\u4e00-\u9fff]{{1,2}})"
     r"[（(](?:均)?(?:另案|被害人|殁年|已判刑|同案|已死亡|死者|在逃|绰号|曾用名|化名|男|女)"
 )
-_ANON = re.compile(r"[某×xX＊*0-9甲乙丙丁]")
-_GIVEN_NOT_NAME = set("某人方等均的及和与向在称犯被其")
+_ANON = re.compile(r"[某×xX＊*0-9]")
+#: an anonymised given name: 刘甲, 张乙 (but 丁海震 and 张丙圈 are real names)
+_ANON_GIVEN = re.compile(r"[甲乙丙丁戊己庚辛壬癸]")
+_GIVEN_NOT_NAME = set("某人等均的及和与向在称犯被其")
 #: surname characters that are also common function words: never a run-on name (被告人明知...)
 _AMBIGUOUS_SURNAMES = set("于向和时明成那国平全应信由但及高原利公来都相初门计以万关党")
 #: words a role is often followed by that a name pattern would take for a name
@@ -147,6 +149,9 @@ def find_names(text: str) -> set[str]:
 
     def add(cand: str) -> None:
         if _ANON.search(cand) or cand[-1] in _GIVEN_NOT_NAME or cand in _NOT_NAMES:
+            return
+        surname = 2 if cand[:2] in SURNAMES_2 else 1
+        if _ANON_GIVEN.fullmatch(cand[surname:]):
             return
         if cand[:2] not in SURNAMES_2 and is_common_word(cand):
             return

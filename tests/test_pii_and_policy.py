@@ -156,3 +156,8 @@ def test_repealed_law_named_without_an_article_is_never_taught_as_current() -> N
 def test_names_before_a_note_about_the_person_are_found() -> None:
     text = "张贵涛（另案处理）心生不满，郑某与刘国栋、高春华（均另案处理）等人驾车赶到。"
     assert find_names(text) == {"张贵涛", "刘国栋", "高春华"}
+
+
+def test_real_names_with_stem_characters_are_names_but_ordinal_names_are_not() -> None:
+    text = "被告人丁海震，男。被告人张丙圈，男。被告人张方、常某1为领班。被害人刘甲（男，殁年36岁）。"
+    assert find_names(text) == {"丁海震", "张丙圈", "张方"}
