@@ -159,5 +159,7 @@ def test_names_before_a_note_about_the_person_are_found() -> None:
 
 
 def test_real_names_with_stem_characters_are_names_but_ordinal_names_are_not() -> None:
-    text = "被告人丁海震，男。被告人张丙圈，男。被告人张方、常某1为领班。被害人刘甲（男，殁年36岁）。"
+    text = (
+        "被告人丁海震，男。被告人张丙圈，男。被告人张方、常某1为领班。被害人刘甲（男，殁年36岁）。"
+    )
     assert find_names(text) == {"丁海震", "张丙圈", "张方"}
