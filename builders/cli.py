@@ -42,9 +42,43 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--workers", type=int, help="worker processes (default: the recipe's, 1)")
     b.add_argument(
+        "--benchmarks",
+        type=Path,
+        help="benchmarks folder for decontamination (default: SOURCES/../benchmarks, i.e. "
+        "../shared/benchmarks)",
+    )
+    b.add_argument(
         "--keep-work", action="store_true", help="keep OUT/.lawset-work (shards, markers) after"
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    v = sub.add_parser(
+        "validate",
+        help="run the Great Expectations gate on a release candidate",
+        description=(
+            "Validate a release candidate with Great Expectations: schema, text quality, answer "
+            "formats, citations, provenance and diversity per config and split, duplicates "
+            "across splits and benchmark contamination. Writes Data Docs and validation.json to "
+            "DIR/reports/validation/. Exit status: 0 passed, 1 an expectation failed, 2 usage "
+            "error (not a release, bad recipe or thresholds)."
+        ),
+    )
+    v.add_argument("dir", type=Path, metavar="DIR", help="a release built by lawset build")
+    v.add_argument(
+        "--sample",
+        type=int,
+        help="validate about N rows per config and split (deterministic, by id hash)",
+    )
+    v.add_argument(
+        "--recipe", type=Path, help="recipe YAML the release was built with (default: built-in)"
+    )
+    v.add_argument(
+        "--thresholds",
+        type=Path,
+        help="YAML overriding keys of the shipped validators/thresholds.yaml",
+    )
+    v.add_argument(
+        "--workers", type=int, default=1, help="processes validating files in parallel (default 1)"
+    )
     return p
 
 
@@ -71,6 +105,7 @@ def _build(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 progress=not args.no_progress,
                 keep_work=args.keep_work,
+                benchmarks=args.benchmarks,
             )
         )
     except (RecipeError, BuildError) as exc:
@@ -111,10 +146,30 @@ def _report(out: Path, summary: dict) -> None:
     print(f"time: {summary['timings']['total_s']:.1f} s")
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from lawset.validators import ValidateError, format_table, validate_release
+
+    try:
+        outcome = validate_release(
+            args.dir,
+            recipe_path=args.recipe,
+            thresholds_path=args.thresholds,
+            sample=args.sample,
+            workers=args.workers,
+        )
+    except ValidateError as exc:
+        print(f"lawset validate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(format_table(outcome, args.dir))
+    return EXIT_OK if outcome.passed else EXIT_FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "build":
         return _build(args)
+    if args.command == "validate":
+        return _validate(args)
     _parser().print_help()
     return EXIT_USAGE
 

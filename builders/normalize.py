@@ -15,6 +15,7 @@ on text that is already simplified corrupts statutes. Sources declare their scri
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -48,8 +49,14 @@ def fold_whitespace(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+_ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{2,6}|#x[0-9A-Fa-f]{2,5});")
+
+
 def normalize_text(text: str, simplified: bool = True) -> str:
-    """Normalize one text field. ``simplified=False`` runs OpenCC t2s first."""
+    """Normalize one text field. ``simplified=False`` runs OpenCC t2s first. HTML entities left
+    by scrapers (CAIL2019: &ldquo; &hellip;) become the characters they stand for."""
+    if "&" in text and _ENTITY.search(text):
+        text = html.unescape(text)
     if not simplified:
         text = _t2s().convert(text)
     return fold_whitespace(fold_width(text))

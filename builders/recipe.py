@@ -127,6 +127,30 @@ class Stage2Config(_Strict):
         return True
 
 
+class DedupConfig(_Strict):
+    """Duplicates across all sources and shards (builders/pipeline/dedup_phase.py)."""
+
+    exact_user_turn: bool = Field(
+        True, description="drop queries whose user turn (whitespace ignored) another one has"
+    )
+    near: bool = Field(True, description="drop near duplicates (MinHash LSH, true Jaccard)")
+    ngram: int = Field(5, ge=1, description="character n-gram size of the shingles")
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
+    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard at which two are duplicates")
+    seed: int = Field(1, description="MinHash permutation seed")
+    near_min_chars: int = Field(
+        100,
+        ge=0,
+        description="conversations shorter than this take part in exact dedup only (in short "
+        "templated texts a few differing characters carry the meaning)",
+    )
+    source_priority: list[str] = Field(
+        default_factory=list,
+        description="which source's copy stays when quality ties (earlier wins; empty: the "
+        "order of sources in the recipe)",
+    )
+
+
 class MixConfig(_Strict):
     general_ratio: float = Field(
         0.25,
@@ -152,14 +176,19 @@ class Recipe(_Strict):
     splits: SplitConfig = SplitConfig()
     execution: ExecutionConfig = ExecutionConfig()
     stage2: Stage2Config = Stage2Config()
+    dedup: DedupConfig = DedupConfig()
     mix: MixConfig = MixConfig()
     release: ReleaseConfig = ReleaseConfig()
 
     @model_validator(mode="after")
     def _stage2_sources_exist(self) -> Recipe:
-        unknown = [s for s in self.stage2.sources if s not in self.sources]
-        if unknown:
-            raise ValueError(f"stage2.sources: not sources of this recipe: {', '.join(unknown)}")
+        for key, names in (
+            ("stage2.sources", self.stage2.sources),
+            ("dedup.source_priority", self.dedup.source_priority),
+        ):
+            unknown = [s for s in names if s not in self.sources]
+            if unknown:
+                raise ValueError(f"{key}: not sources of this recipe: {', '.join(unknown)}")
         return self
 
     def digest(self) -> str:

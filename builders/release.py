@@ -111,7 +111,11 @@ class RejectSink:
 
 
 def write_release(
-    opts: BuildOptions, plan: BuildPlan, work: Path, markers: list[dict[str, Any]]
+    opts: BuildOptions,
+    plan: BuildPlan,
+    work: Path,
+    markers: list[dict[str, Any]],
+    drops: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     from ..cards.render import render_card
     from .pipeline.executor import SINKS
@@ -187,6 +191,22 @@ def write_release(
                         )
                     continue
                 prev = row["id"]
+                dup = (drops or {}).get(row["id"])
+                if dup is not None:
+                    if sink == "stage1":
+                        stats.drop("dedup", dup["reason"])
+                    stats.drop(f"write_{sink}", dup["reason"])
+                    if sink == "stage1":
+                        rejects.write(
+                            {
+                                "step": "dedup",
+                                "reason": dup["reason"],
+                                "kept": dup["kept"],
+                                "jaccard": dup["jaccard"],
+                                "record": {k: v for k, v in row.items() if not k.startswith("__")},
+                            }
+                        )
+                    continue
                 if row["domain"] == "general" and not general.keeps(row["id"]):
                     stats.drop(f"write_{sink}", "over_general_ratio")
                     rejects.write(
@@ -267,6 +287,13 @@ def write_release(
     }
     reports = out / "reports"
     reports.mkdir(parents=True, exist_ok=True)
+    contamination = _contamination_report(summary, work, recipe)
+    (reports / "contamination.json").write_text(
+        json.dumps(contamination, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    summary["contamination"] = {
+        k: contamination[k] for k in ("removed", "benchmarks") if k in contamination
+    }
     (reports / "stats.json").write_text(
         json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
     )
@@ -290,6 +317,48 @@ def write_release(
     )
     (out / "README.md").write_text(render_card(manifest, summary, recipe), encoding="utf-8")
     return summary
+
+
+def _contamination_report(summary: dict[str, Any], work: Path, recipe: Any) -> dict[str, Any]:
+    """reports/contamination.json: the rule, the index, and what was removed, per benchmark."""
+    from .decontam import EvalIndex, benchmark_of
+
+    counters = summary.get("counters", {})
+    items_hit = counters.pop("contamination_items", {})
+    by_bench = counters.get("contamination", {})
+    by_source_task: dict[str, dict[str, int]] = {}
+    for key, n in counters.get("contamination_by_source_task", {}).items():
+        src, task = key.split("/", 1)
+        by_source_task.setdefault(src, {})[task] = n
+    steps = [s for s in recipe.steps if s.name == "decontaminate"]
+    if not steps:
+        return {"rule": None, "note": "the recipe has no decontaminate step: nothing was checked"}
+    index_path = work / "eval_index.npz"
+    index_stats = EvalIndex.load(index_path).stats if index_path.exists() else {}
+    benchmarks: dict[str, dict[str, int]] = {}
+    for bench, n in index_stats.get("items_by_benchmark", {}).items():
+        benchmarks[bench] = {
+            "items": n,
+            "items_too_short_to_check": index_stats.get("unindexable_by_benchmark", {}).get(
+                bench, 0
+            ),
+            "items_hit": 0,
+            "records_removed": by_bench.get(bench, 0),
+        }
+    for item in items_hit:
+        b = benchmarks.setdefault(
+            benchmark_of(item), {"items": 0, "items_hit": 0, "records_removed": 0}
+        )
+        b["items_hit"] += 1
+    return {
+        "rule": steps[0].build().params.model_dump(),
+        "index": {k: v for k, v in index_stats.items() if not k.endswith("_by_benchmark")},
+        "benchmarks": dict(sorted(benchmarks.items())),
+        "removed": {
+            "total": sum(by_bench.values()),
+            "by_source_task": dict(sorted(by_source_task.items())),
+        },
+    }
 
 
 class _GeneralMix:

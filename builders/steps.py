@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
@@ -16,7 +16,16 @@ from . import tasks  # noqa: F401  (registers every task generator)
 from .citations import find_citations, render
 from .normalize import cjk_ratio, normalize_text
 from .pii import find_names, mask_identifiers, mask_names
-from .pipeline.base import Context, Filter, Mapper, Record, Step, StepParams, register_step
+from .pipeline.base import (
+    Batch,
+    Context,
+    Filter,
+    Mapper,
+    Record,
+    Step,
+    StepParams,
+    register_step,
+)
 from .schema import content_id
 
 
@@ -183,7 +192,8 @@ class TextLengthParams(StepParams):
 
 @register_step
 class TextLength(Filter):
-    """Drops queries whose user turn or answer is out of bounds (needs ``quality_scores``)."""
+    """Drops queries whose user turn or answer is out of bounds (needs ``quality_scores``), and
+    queries holding U+FFFD (text broken by a bad decoding upstream: ``replacement_char``)."""
 
     name = "text_length"
     applies_to = "query"
@@ -191,6 +201,8 @@ class TextLength(Filter):
 
     def keep(self, record: Record) -> bool | str:
         q, p = record["quality"], self.params
+        if any("\ufffd" in m["content"] for m in record["messages"]):
+            return "replacement_char"  # broken encoding upstream: the text is not what was meant
         if q["user_chars"] < p.min_user_chars:
             return "user_too_short"
         if q["user_chars"] > p.max_user_chars:
@@ -393,3 +405,89 @@ class Citations(Step):
         record["citations"] = out
         record["id"] = content_id(record["messages"])
         return (record,)
+
+
+class DecontaminateParams(StepParams):
+    shingle_chars: int = Field(20, ge=5, description="length of the character shingles compared")
+    min_coverage: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="a record is contaminated when it holds this share of a benchmark item's "
+        "shingles (statute text and boilerplate taken out of the item first)",
+    )
+    min_shingles: int = Field(
+        5, ge=1, description="items with fewer shingles left are too short to check by coverage"
+    )
+    min_shingles_held_out: int = Field(
+        20,
+        ge=1,
+        description="the same for held-out records and benchmark answers (short judgment "
+        "sentences, labels and answer spans are legal formula found in many texts)",
+    )
+    max_item_share: int = Field(
+        20, ge=1, description="shingles found in more items than this are boilerplate, not evidence"
+    )
+    paraphrase_jaccard: float = Field(
+        0.8, gt=0, le=1, description="MinHash (5-gram) Jaccard with an item that counts as a copy"
+    )
+    paraphrase_min_chars: int = Field(
+        50, ge=1, description="items shorter than this take no part in the MinHash check"
+    )
+    held_out_sources: bool = Field(
+        True, description="also check against every record of the sources the recipe holds out"
+    )
+
+
+@register_step
+class Decontaminate(Step):
+    """Drops queries that copy a LawBench item or a held-out evaluation record (reason
+    ``contaminated``, with the benchmark item and the coverage in the rejects). Queries of
+    held-out material itself are checked against LawBench only."""
+
+    name = "decontaminate"
+    applies_to = "query"
+    Params = DecontaminateParams
+
+    def run(self, batches: Iterable[Batch], ctx: Context) -> Iterator[Batch]:
+        stats = ctx.stats.step(self.name)
+        index = ctx.eval_index
+        for batch in batches:
+            todo = [r for r in batch if self.handles(r)]
+            stats["in"] += len(todo)
+            verdict: dict[int, list[tuple[str, float]]] = {}
+            if index is not None and todo:
+                for held in (False, True):
+                    group = [r for r in todo if (r.get("_held_out") == "test") == held]
+                    if not group:
+                        continue
+                    texts = ["\n".join(m["content"] for m in r["messages"]) for r in group]
+                    skip = ("heldout/",) if held else ()
+                    for r, hits in zip(group, index.hits_batch(texts, skip), strict=True):
+                        if hits:
+                            verdict[id(r)] = hits
+            out: Batch = []
+            for r in batch:
+                hits = verdict.get(id(r))
+                if not hits:
+                    if self.handles(r):
+                        stats["out"] += 1
+                    out.append(r)
+                    continue
+                item, score = hits[0]
+                bench = item.split("#", 1)[0]
+                ctx.reject(
+                    self.name,
+                    "contaminated",
+                    r,
+                    benchmark=bench,
+                    item=item,
+                    score=score,
+                    also=[h[0] for h in hits[1:6]],
+                )
+                ctx.stats.count("contamination", bench)
+                ctx.stats.count("contamination_by_source_task", f"{r['source']}/{r['task']}")
+                for h in hits:
+                    ctx.stats.count("contamination_items", h[0])
+            if out:
+                yield out

@@ -120,6 +120,23 @@ def sources(tmp_path: Path) -> Path:
     (laws / "示例" / "旧编码法.md").write_bytes(LAW_V1.replace("示例", "编码").encode("gbk"))
     (laws / "示例" / "空文件.md").write_bytes(b"")
     (laws / "示例" / "截断.md").write_text("第一条 为了", encoding="utf-8")
+    # A benchmarks folder beside raw/, as ../shared has: one LawBench task with one item.
+    bench = tmp_path / "benchmarks" / "lawbench" / "data" / "zero_shot"
+    bench.mkdir(parents=True)
+    (bench / "1-2.json").write_text(
+        json.dumps(
+            [
+                {
+                    "instruction": "请选出正确答案。",
+                    "question": "甲公司与乙公司订立买卖合同后，乙公司未按期交货，甲公司可以采取下列哪些"
+                    "措施维护自己的权益?A:解除合同;B:要求赔偿损失;C:要求继续履行;D:以上都可以",
+                    "answer": "正确答案：D。",
+                }
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     return root
 
 

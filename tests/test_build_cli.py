@@ -219,3 +219,21 @@ def test_a_second_build_into_a_busy_folder_is_refused(sources: Path, tmp_path: P
     assert proc.returncode == 2
     assert "another lawset build is writing there" in proc.stderr
     run_lawset("build", "--sources", sources, "--out", out, "--only", "laws")  # free again
+
+
+def test_missing_benchmarks_folder_is_a_clear_error(sources: Path, tmp_path: Path) -> None:
+    proc = run_lawset(
+        "build",
+        "--sources",
+        sources,
+        "--out",
+        tmp_path / "o",
+        "--only",
+        "laws",
+        "--benchmarks",
+        tmp_path / "nope",
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "--benchmarks" in proc.stderr and "decontaminate" in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -134,6 +134,16 @@ def many_shards_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def resume_recipe(many_shards_recipe: Path) -> Path:
+    """The many-shards recipe without decontamination: the resume tests build four times."""
+    recipe = json.loads(many_shards_recipe.read_text("utf-8"))
+    recipe["steps"] = [s for s in recipe["steps"] if s["name"] != "decontaminate"]
+    path = many_shards_recipe.with_name("resume.yaml")
+    path.write_text(json.dumps(recipe, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def test_two_builds_are_byte_identical(
     shared_raw: Path, tmp_path: Path, many_shards_recipe: Path
 ) -> None:
@@ -164,10 +174,10 @@ def test_two_builds_are_byte_identical(
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_killed_build_resumes_to_the_same_files(
-    shared_raw: Path, tmp_path: Path, many_shards_recipe: Path, workers: str
+    shared_raw: Path, tmp_path: Path, resume_recipe: Path, workers: str
 ) -> None:
     ref, out = tmp_path / "ref", tmp_path / "killed"
-    args = ["--sources", shared_raw, "--recipe", many_shards_recipe, *SAMPLE, "--workers", workers]
+    args = ["--sources", shared_raw, "--recipe", resume_recipe, *SAMPLE, "--workers", workers]
     run_lawset("build", "--out", ref, *args)
 
     proc = subprocess.Popen(
@@ -197,3 +207,36 @@ def test_killed_build_resumes_to_the_same_files(
     assert f"resuming: {done} of 40 shards already done" in resumed.stderr
     assert data_files(out) == data_files(ref)
     assert (out / "manifest.json").read_bytes() == (ref / "manifest.json").read_bytes()
+
+
+def test_full_build_is_decontaminated_and_leak_free(full_build: Path, shared_raw: Path) -> None:
+    """No kept record covers half of a LawBench question's own 20-character shingles (statute
+    text excluded), nor of a held-out evaluation item outside test; duplicates never cross
+    splits; and what was removed is reported per benchmark, source and task."""
+    from lawset.builders.decontam import EvalIndex
+
+    report = json.loads((full_build / "reports" / "contamination.json").read_text("utf-8"))
+    # JEC-QA alone holds every LawBench 1-2 question: (almost) all are found and removed.
+    assert report["benchmarks"]["lawbench/1-2"]["items_hit"] >= 490
+    assert report["removed"]["by_source_task"]["jec_qa"]["exam_knowledge_choice"] >= 490
+    leakage = json.loads((full_build / "reports" / "leakage.json").read_text("utf-8"))
+    assert leakage["passed"] is True and leakage["rows_checked"] > 300_000
+    # Recompute on a tenth of what was released, with the build's own index (LawBench and the
+    # held-out sources, statute text excluded): nothing outside test hits anything, and nothing
+    # in test hits LawBench.
+    from lawset.builders.pipeline.executor import build_eval_index_for
+    from lawset.builders.recipe import load_recipe
+
+    index: EvalIndex = build_eval_index_for(
+        load_recipe(), shared_raw, shared_raw.parent / "benchmarks"
+    )
+    for split in ("train", "validation", "test"):
+        msgs = column(full_build, "stage1", split, "messages")[::10]
+        texts = ["\n".join(m["content"] for m in conv) for conv in msgs]
+        skip = ("heldout/",) if split == "test" else ()
+        hits = [
+            h
+            for lo in range(0, len(texts), 5000)
+            for h in index.hits_batch(texts[lo : lo + 5000], skip)
+        ]
+        assert [h for h in hits if h] == [], split

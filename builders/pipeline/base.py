@@ -69,6 +69,8 @@ class Context:
         self.side_outputs: dict[str, list[Record]] = defaultdict(list)
         #: the statute key index citations are checked against (None: nothing to check against)
         self.catalog: Any = None
+        #: the benchmark/evaluation index queries are checked against (None: no check)
+        self.eval_index: Any = None
         self._rejects_path = rejects_path
         self._rejects = None
 
@@ -169,6 +171,8 @@ class TaskGenerator(Step):
 
     level: ClassVar[str] = ""
     structured: ClassVar[bool] = True
+    #: the answers quote statute text (near-duplicate rules treat two such queries as distinct)
+    quotes_statute: ClassVar[bool] = False
     passes_input = True
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
@@ -178,6 +182,8 @@ class TaskGenerator(Step):
         made = list(self.generate(record, ctx))
         for q in made:
             q.setdefault("_structured", self.structured)
+            if self.quotes_statute:
+                q["_quoted_statute"] = True
             q["_held_out"] = record.get("_held_out", "none")
             ctx.stats.count("tasks", q["task"])
         return [record, *made]

@@ -32,6 +32,7 @@ from ..recipe import CATEGORIES, Recipe, RecipeError
 from ..schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
 from ..sources import ADAPTERS, Problem
 from .base import Batch, Context, Record
+from .dedup_phase import FEATURES, FeatureWriter, find_duplicates, near_config
 from .runs import KEY, SPLIT, RunWriter
 
 WORK = ".lawset-work"
@@ -39,6 +40,7 @@ WORK = ".lawset-work"
 #: rule selects them, to stage2); articles to statutes.
 SINKS = {"stage1": QUERY_SCHEMA, "stage2": QUERY_SCHEMA, "statutes": STATUTE_SCHEMA}
 CATALOG = "catalog.pkl"
+EVAL_INDEX = "eval_index.npz"
 
 
 class BuildError(RuntimeError):
@@ -55,6 +57,13 @@ class BuildOptions:
     workers: int | None = None
     progress: bool = True
     keep_work: bool = False
+    #: benchmarks folder for decontamination (default: ``<sources>/../benchmarks``)
+    benchmarks: Path | None = None
+
+    def benchmarks_dir(self) -> Path:
+        return (
+            self.benchmarks if self.benchmarks is not None else self.sources.parent / "benchmarks"
+        )
 
 
 @dataclass
@@ -120,6 +129,15 @@ def make_plan(opts: BuildOptions) -> BuildPlan:
     if not units:
         detail = "; ".join(p.message for p in problems[:3])
         raise BuildError(f"nothing to build: no usable input found. {detail}")
+    if decontaminate_params(recipe) is not None:
+        bench = opts.benchmarks_dir()
+        if not (bench / "lawbench" / "data" / "zero_shot").is_dir():
+            raise BuildError(
+                f"--benchmarks {bench}: no lawbench/data/zero_shot there; point --benchmarks at "
+                "../shared/benchmarks (decontamination is a gate: the recipe's decontaminate step "
+                "needs it)"
+            )
+        prints.append(["benchmarks", benchmark_fingerprint(bench)])
     digest = hashlib.sha256(json.dumps(prints, ensure_ascii=False).encode()).hexdigest()
     return BuildPlan(units=units, problems=problems, fingerprint=digest, sources=sources)
 
@@ -128,7 +146,63 @@ def uses_catalog(recipe: Recipe) -> bool:
     return any(s.name == "citations" for s in recipe.steps)
 
 
+def decontaminate_params(recipe: Recipe) -> Any:
+    steps = [s for s in recipe.steps if s.name == "decontaminate"]
+    return steps[0].build().params if steps else None
+
+
+def benchmark_fingerprint(root: Path) -> list[str]:
+    from ..decontam import LAWBENCH
+
+    bench = root / LAWBENCH.name if (root / LAWBENCH.name).is_dir() else root
+    return [
+        f"{p.relative_to(root).as_posix()}:{hashlib.sha256(p.read_bytes()).hexdigest()}"
+        for p in sorted(bench.glob("data/*/*.json"))
+    ]
+
+
+def build_eval_index_for(recipe: Recipe, sources: Path, benchmarks: Path) -> Any:
+    """The decontamination index of a recipe: LawBench items and held-out source records, with
+    statute and boilerplate shingles taken out (see builders/decontam.py)."""
+    from ..decontam import (
+        build_eval_index,
+        held_out_items,
+        lawbench_items,
+        statute_shingles,
+    )
+
+    p = decontaminate_params(recipe)
+    items = lawbench_items(benchmarks / "lawbench")
+    if p.held_out_sources:
+        items += held_out_items(recipe, sources)
+    return build_eval_index(
+        items,
+        statute_shingles(recipe, sources, p.shingle_chars),
+        shingle_chars=p.shingle_chars,
+        min_coverage=p.min_coverage,
+        min_shingles=p.min_shingles,
+        min_shingles_held_out=p.min_shingles_held_out,
+        max_item_share=p.max_item_share,
+        paraphrase_jaccard=p.paraphrase_jaccard,
+        paraphrase_min_chars=p.paraphrase_min_chars,
+    )
+
+
 _CATALOGS: dict[str, Any] = {}
+_EVAL_INDEXES: dict[str, Any] = {}
+
+
+def _load_eval_index(path: str | None) -> Any:
+    """The decontamination index, loaded once per worker process."""
+    if path is None:
+        return None
+    key = f"{path}:{Path(path).stat().st_mtime_ns}"
+    if key not in _EVAL_INDEXES:
+        from ..decontam import EvalIndex
+
+        _EVAL_INDEXES.clear()
+        _EVAL_INDEXES[key] = EvalIndex.load(Path(path))
+    return _EVAL_INDEXES[key]
 
 
 def _load_catalog(path: str | None) -> Any:
@@ -173,6 +247,7 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
     folder.mkdir(parents=True)
     ctx = Context(shard, folder / "rejects.jsonl")
     ctx.catalog = _load_catalog(spec.get("catalog"))
+    ctx.eval_index = _load_eval_index(spec.get("eval_index"))
     steps = recipe.build_steps()
     writers = {
         sink: RunWriter(folder, sink, schema, recipe.execution.run_size)
@@ -187,6 +262,7 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
             yield from adapter.read(name, cfg, root, unit, ctx)
 
     held_out_groups: set[str] = set()
+    features = FeatureWriter(folder / FEATURES, recipe)
     stream: Iterator[Batch] = _batches(source_records(), recipe.execution.batch_size)
     for step in steps:
         stream = step.run(stream, ctx)
@@ -201,12 +277,14 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
                 ctx.stats.count("held_out_test", r["source"])
                 held_out_groups.add(r["group"])
             writers["stage1"].add(r)
+            features.add(r, split)
             if recipe.stage2.selects(r):
                 writers["stage2"].add(r)
         for r in ctx.side_outputs.pop("statutes", []):
             writers["statutes"].add(_statute_row(r))
     for w in writers.values():
         w.flush()
+    features.close()
     ctx.close()
     # Groups of evaluation material: the release sends their twins from other sources (the same
     # exam question in JEC-QA and ChatLaw) to test too, so no held-out item has a train copy.
@@ -279,6 +357,14 @@ def build(opts: BuildOptions) -> dict[str, Any]:
             tmp_catalog = catalog.with_suffix(".tmp")
             build_catalog(recipe, opts.sources).save(tmp_catalog)
             os.replace(tmp_catalog, catalog)
+    eval_index = None
+    if decontaminate_params(recipe) is not None:
+        eval_index = work / EVAL_INDEX
+        if not (resumed and eval_index.exists()):
+            tmp_index = work / "eval_index.tmp.npz"
+            index = build_eval_index_for(recipe, opts.sources, opts.benchmarks_dir())
+            index.save(tmp_index)
+            os.replace(tmp_index, eval_index)
     tmp = plan_file.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
     os.replace(tmp, plan_file)
@@ -300,6 +386,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
                 "folder": str(work / "shards" / f"{i:05d}"),
                 "marker": str(marker),
                 "catalog": None if catalog is None else str(catalog),
+                "eval_index": None if eval_index is None else str(eval_index),
             }
         )
     done_units = len(plan.units) - sum(len(s["units"]) for s in specs)
@@ -332,11 +419,49 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     markers = [
         json.loads((work / "markers" / f"{i:05d}.json").read_text("utf-8")) for i in range(n_shards)
     ]
-    summary = write_release(opts, plan, work, markers)
+    t2 = time.monotonic()
+    shard_dirs = [work / "shards" / f"{i:05d}" for i in range(n_shards)]
+    drops = find_duplicates(
+        [d / FEATURES for d in shard_dirs],
+        [
+            d / name
+            for d, m in zip(shard_dirs, markers, strict=True)
+            for name in m["runs"]["stage1"]
+        ],
+        recipe,
+    )
+    t_dedup = time.monotonic() - t2
+    summary = write_release(opts, plan, work, markers, drops)
+    t3 = time.monotonic()
+    from ..dedup import check_leakage
+
+    leakage = check_leakage(
+        opts.out,
+        configs=("stage1",),
+        cfg=near_config(recipe),
+        near_min_chars=recipe.dedup.near_min_chars,
+    )
+    (opts.out / "reports" / "leakage.json").write_text(
+        json.dumps(leakage, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    summary["leakage"] = leakage
+    if not leakage["passed"]:
+        _say(
+            f"leakage check FAILED: {leakage['cross_split_exact']} exact and "
+            f"{leakage['cross_split_near']} near duplicates across splits "
+            f"(see {opts.out}/reports/leakage.json)"
+        )
+    from ...cards.render import render_card
+
+    manifest = json.loads((opts.out / "manifest.json").read_text("utf-8"))
+    (opts.out / "README.md").write_text(render_card(manifest, summary, recipe), encoding="utf-8")
+    t_leak = time.monotonic() - t3
     timings = {
         "plan_s": round(t_plan, 3),
         "shards_s": round(t_shards, 3),
-        "release_s": round(time.monotonic() - t1 - t_shards, 3),
+        "dedup_s": round(t_dedup, 3),
+        "release_s": round(t3 - t2 - t_dedup, 3),
+        "leakage_check_s": round(t_leak, 3),
         "total_s": round(time.monotonic() - t0, 3),
         "workers": workers,
         "resumed": resumed,

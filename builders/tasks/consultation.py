@@ -202,6 +202,7 @@ class ScenarioArticle(TaskGenerator):
     answer cites retrieved articles: the client's (first) question is the scenario, the answer
     quotes each cited article and ends ``法条：《中华人民共和国民法典》第一千零七十九条``."""
 
+    quotes_statute = True
     name = "scenario_article"
     applies_to = "consultation"
     level = "application"

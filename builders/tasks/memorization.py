@@ -53,6 +53,7 @@ def pick(options: tuple[str, ...], *key: str) -> str:
 class MemorizationTask(TaskGenerator):
     applies_to = "article"
     level = "memorization"
+    quotes_statute = True
     phrasings: tuple[str, ...] = ()
 
     def query(self, article: Record, user: str, answer: str) -> Record:
