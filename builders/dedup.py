@@ -335,7 +335,7 @@ def near_duplicate_clusters(
         for part_ids, texts in chunks:
             ids += part_ids
             sigs.append(signatures(texts, cfg))
-            empties.append(np.array([not t.strip() for t in texts]))
+            empties.append(np.array([not t.strip() for t in texts], dtype=bool))
     if not ids:
         return []
     sig = np.concatenate(sigs)
@@ -354,7 +354,7 @@ def _collect(pool, batch, cfg, ids, sigs, empties) -> None:  # noqa: ANN001
     ):
         ids += part_ids
         sigs.append(sig)
-        empties.append(np.array([not t.strip() for t in texts]))
+        empties.append(np.array([not t.strip() for t in texts], dtype=bool))
 
 
 def confirm_pairs(
@@ -474,7 +474,9 @@ def check_leakage(
                     _example(report, config, ids, splits, j, k, "exact", 1.0)
                     break
         sig = signatures(texts, cfg)
-        empty = np.array([len(t) < max(1, near_min_chars) or not t.strip() for t in texts])
+        empty = np.array(
+            [len(t) < max(1, near_min_chars) or not t.strip() for t in texts], dtype=bool
+        )
         pairs, _ = near_duplicate_pairs(sig, cfg, empty)
         split_arr = np.array(splits)
         cross = pairs[split_arr[pairs[:, 0]] != split_arr[pairs[:, 1]]] if len(pairs) else pairs

@@ -158,6 +158,8 @@ steps:
   - name: quality_scores
   - name: text_length
 execution: {shards: 4}
+# Adapter and task counts: dedup (tested in test_dedup.py) would remove a few repeats.
+dedup: {exact_user_turn: false, near: false}
 """
 
 

@@ -81,6 +81,8 @@ def real_build(
         ]
         + [{"name": "text_length"}],
         "execution": {"shards": 4},
+        # adapter and task counts: dedup (tested in test_dedup.py) would remove a few repeats
+        "dedup": {"exact_user_turn": False, "near": False},
     }
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
