@@ -39,7 +39,7 @@ from .dedup import (
     signatures,
     sorted_unique,
 )
-from .normalize import normalize_text
+from .normalize import normalize_text, strings_of
 
 if TYPE_CHECKING:
     from .recipe import Recipe
@@ -235,21 +235,11 @@ def held_out_items(recipe: Recipe, sources_root: Path) -> list[tuple[str, str]]:
                 # One item per distinct text field value: the six questions CAIL2019 asks about
                 # one judgment share the judgment, which is then one item, not six.
                 for key in rec.get("_text_fields", ()):
-                    for k, part in enumerate(_strings(rec.get(key))):
+                    for k, part in enumerate(strings_of(rec.get(key))):
                         text = normalize_text(part, simplified).strip()
                         if text:
                             items.append((f"heldout/{name}#{rec['source_id']}/{key}{k}", text))
     return items
-
-
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [x for v in value for x in _strings(v)]
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _strings(v)]
-    return []
 
 
 def statute_shingles(recipe: Recipe, sources_root: Path, n: int) -> np.ndarray:

@@ -71,3 +71,14 @@ def cjk_ratio(text: str) -> float:
     if not chars:
         return 0.0
     return sum(1 for c in chars if _CJK.match(c)) / len(chars)
+
+
+def strings_of(value: object) -> list[str]:
+    """Every string in a text field: the field itself, or the strings of a list or dict of them."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [x for v in value for x in strings_of(v)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in strings_of(v)]
+    return []

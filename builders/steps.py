@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from . import tasks  # noqa: F401  (registers every task generator)
 from .citations import find_citations, render
-from .normalize import cjk_ratio, normalize_text
+from .normalize import cjk_ratio, normalize_text, strings_of
 from .pii import find_names, mask_identifiers, mask_names
 from .pipeline.base import (
     Batch,
@@ -281,7 +281,7 @@ class MaskPii(Mapper):
         names: set[str] = set()
         if self.params.names and record.get("_real_names"):
             for key in fields:
-                for text in _strings(record.get(key)):
+                for text in strings_of(record.get(key)):
                     names |= find_names(text)
         for key in fields:
             record[key] = _apply(record.get(key), lambda t: self._mask(t, names, counts))
@@ -295,16 +295,6 @@ class MaskPii(Mapper):
         if self.params.identifiers:
             text = mask_identifiers(text, counts)
         return mask_names(text, names, counts) if names else text
-
-
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [x for v in value for x in _strings(v)]
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _strings(v)]
-    return []
 
 
 def _apply(value: object, fn):  # noqa: ANN001, ANN202 - str | list | dict of str, recursively

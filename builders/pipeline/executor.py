@@ -188,35 +188,35 @@ def build_eval_index_for(recipe: Recipe, sources: Path, benchmarks: Path) -> Any
     )
 
 
-_CATALOGS: dict[str, Any] = {}
-_EVAL_INDEXES: dict[str, Any] = {}
+_LOADED: dict[str, Any] = {}
+
+
+def _load_once(path: str | None, load: Any) -> Any:
+    """A work-folder file (catalog, eval index) loaded once per worker process and file version."""
+    if path is None:
+        return None
+    key = f"{path}:{Path(path).stat().st_mtime_ns}"
+    if key not in _LOADED:
+        for old in [k for k in _LOADED if k.startswith(f"{path}:")]:
+            del _LOADED[old]
+        _LOADED[key] = load(Path(path))
+    return _LOADED[key]
 
 
 def _load_eval_index(path: str | None) -> Any:
     """The decontamination index, loaded once per worker process."""
-    if path is None:
-        return None
-    key = f"{path}:{Path(path).stat().st_mtime_ns}"
-    if key not in _EVAL_INDEXES:
-        from ..decontam import EvalIndex
+    from ..decontam import EvalIndex
 
-        _EVAL_INDEXES.clear()
-        _EVAL_INDEXES[key] = EvalIndex.load(Path(path))
-    return _EVAL_INDEXES[key]
+    return _load_once(path, EvalIndex.load)
 
 
 def _load_catalog(path: str | None) -> Any:
     """The statute catalog, loaded once per worker process."""
-    if path is None:
-        return None
-    key = f"{path}:{Path(path).stat().st_mtime_ns}"
-    if key not in _CATALOGS:
-        from ..citations import StatuteCatalog
+    from ..citations import StatuteCatalog
 
-        _CATALOGS.clear()
-        _CATALOGS[key] = StatuteCatalog.load(Path(path))
-    catalog = _CATALOGS[key]
-    catalog.activate()
+    catalog = _load_once(path, StatuteCatalog.load)
+    if catalog is not None:
+        catalog.activate()
     return catalog
 
 
