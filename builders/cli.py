@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 from . import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: modules that add commands: each has ``register(subparsers)``, which adds its parsers with
+#: ``set_defaults(func=handler)``; ``handler(args) -> int`` returns the exit status.
+COMMAND_MODULES: list[str] = []
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument(
         "--workers", type=int, default=1, help="processes validating files in parallel (default 1)"
     )
+    for module in COMMAND_MODULES:
+        importlib.import_module(module, __package__).register(sub)
     return p
 
 
@@ -170,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         return _build(args)
     if args.command == "validate":
         return _validate(args)
+    if getattr(args, "func", None) is not None:
+        return int(args.func(args))
     _parser().print_help()
     return EXIT_USAGE
 

@@ -71,6 +71,11 @@ class Context:
         self.catalog: Any = None
         #: the benchmark/evaluation index queries are checked against (None: no check)
         self.eval_index: Any = None
+        #: the build's output folder (steps that keep state beside the release, e.g. the rewrite
+        #: cache, put it under here); None outside a build
+        self.out: Path | None = None
+        #: worker processes of the build (a step sharing a global limit divides it by this)
+        self.workers: int = 1
         self._rejects_path = rejects_path
         self._rejects = None
 

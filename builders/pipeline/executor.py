@@ -248,6 +248,8 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
     ctx = Context(shard, folder / "rejects.jsonl")
     ctx.catalog = _load_catalog(spec.get("catalog"))
     ctx.eval_index = _load_eval_index(spec.get("eval_index"))
+    ctx.out = Path(spec["out"]) if spec.get("out") else None
+    ctx.workers = int(spec.get("workers") or 1)
     steps = recipe.build_steps()
     writers = {
         sink: RunWriter(folder, sink, schema, recipe.execution.run_size)
@@ -387,6 +389,8 @@ def build(opts: BuildOptions) -> dict[str, Any]:
                 "marker": str(marker),
                 "catalog": None if catalog is None else str(catalog),
                 "eval_index": None if eval_index is None else str(eval_index),
+                "out": str(opts.out),
+                "workers": opts.workers or recipe.execution.workers,
             }
         )
     done_units = len(plan.units) - sum(len(s["units"]) for s in specs)

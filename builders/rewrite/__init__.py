@@ -1,0 +1,1 @@
+"""LLM-assisted rewriting of answers: grounded prompts, fidelity checks, cache, faults."""

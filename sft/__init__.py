@@ -1,0 +1,1 @@
+"""The two-stage TRL recipe, the LawBench-compatible evaluator and ``lawset certify``."""
