@@ -20,13 +20,20 @@ def shared_raw() -> Path:
     return SHARED_RAW
 
 
-def run_lawset(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the ``lawset`` command as a user would, in a fresh process."""
+def run_lawset(
+    *args: str | Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``lawset`` command as a user would, in a fresh process (``env`` adds variables)."""
     proc = subprocess.run(
         [sys.executable, "-m", "lawset.builders.cli", *map(str, args)],
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            **(env or {}),
+        },
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"lawset {args} exited {proc.returncode}:\n{proc.stderr}")

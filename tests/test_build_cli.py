@@ -237,3 +237,37 @@ def test_missing_benchmarks_folder_is_a_clear_error(sources: Path, tmp_path: Pat
     assert proc.returncode == 2
     assert "--benchmarks" in proc.stderr and "decontaminate" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_indexes_are_cached_between_builds_without_changing_a_byte(
+    sources: Path, tmp_path: Path
+) -> None:
+    """The statute catalog and the decontamination index are built once and reused by the next
+    build of the same sources; a cached build writes the same files as an uncached one."""
+    cache = {"LAWSET_CACHE_DIR": str(tmp_path / "cache")}
+    args = ("--sources", sources, "--no-progress")
+    run_lawset("build", "--out", tmp_path / "a", *args, env=cache)
+    run_lawset("build", "--out", tmp_path / "b", *args, env=cache)
+    run_lawset("build", "--out", tmp_path / "c", *args, env={"LAWSET_CACHE_DIR": "off"})
+    hits = [
+        json.loads((tmp_path / o / "reports" / "timings.json").read_text())["index_cache_hits"]
+        for o in "abc"
+    ]
+    assert hits == [
+        {"catalog": False, "eval_index": False},
+        {"catalog": True, "eval_index": True},
+        {"catalog": False, "eval_index": False},
+    ]
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").iterdir()) == [
+        "catalog",
+        "eval_index",
+    ]
+    for o in "bc":
+        for f in ("manifest.json", "README.md", "reports/stats.json"):
+            assert (tmp_path / o / f).read_bytes() == (tmp_path / "a" / f).read_bytes()
+    # A changed statute file is a new key: the next build makes fresh indexes.
+    law = next((sources / "laws").rglob("示例法(2021-06-10).md"))
+    law.write_text(law.read_text("utf-8") + "\n第五条 新增的条文。\n", encoding="utf-8")
+    run_lawset("build", "--out", tmp_path / "d", *args, env=cache)
+    d = json.loads((tmp_path / "d" / "reports" / "timings.json").read_text())
+    assert d["index_cache_hits"] == {"catalog": False, "eval_index": False}

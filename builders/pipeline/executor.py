@@ -34,6 +34,7 @@ from ..sources import ADAPTERS, Problem
 from .base import Batch, Context, Record
 from .dedup_phase import FEATURES, FeatureWriter, find_duplicates, near_config
 from .runs import KEY, SPLIT, RunWriter
+from .setup_cache import catalog_key, eval_index_key, materialize
 
 WORK = ".lawset-work"
 #: sink (release config) -> Arrow schema. Queries go to stage1 (and, when the recipe's stage2
@@ -350,23 +351,30 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         for old_state in ("shards", "markers"):
             shutil.rmtree(work / old_state, ignore_errors=True)
     (work / "markers").mkdir(parents=True, exist_ok=True)
+    cache_hits: dict[str, bool] = {}  # index -> taken from the cache shared between builds
     catalog = None
     if uses_catalog(recipe):
         catalog = work / CATALOG
         if not (resumed and catalog.exists()):
             from ..citations import build_catalog
 
-            tmp_catalog = catalog.with_suffix(".tmp")
-            build_catalog(recipe, opts.sources).save(tmp_catalog)
-            os.replace(tmp_catalog, catalog)
+            cache_hits["catalog"] = materialize(
+                catalog,
+                "catalog",
+                catalog_key(recipe, opts.sources),
+                lambda path: build_catalog(recipe, opts.sources).save(path),
+            )
     eval_index = None
     if decontaminate_params(recipe) is not None:
         eval_index = work / EVAL_INDEX
         if not (resumed and eval_index.exists()):
-            tmp_index = work / "eval_index.tmp.npz"
-            index = build_eval_index_for(recipe, opts.sources, opts.benchmarks_dir())
-            index.save(tmp_index)
-            os.replace(tmp_index, eval_index)
+            bench = opts.benchmarks_dir()
+            cache_hits["eval_index"] = materialize(
+                eval_index,
+                "eval_index",
+                eval_index_key(recipe, opts.sources, benchmark_fingerprint(bench)),
+                lambda path: build_eval_index_for(recipe, opts.sources, bench).save(path),
+            )
     tmp = plan_file.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
     os.replace(tmp, plan_file)
@@ -469,6 +477,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         "total_s": round(time.monotonic() - t0, 3),
         "workers": workers,
         "resumed": resumed,
+        "index_cache_hits": cache_hits,
     }
     (opts.out / "reports" / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     summary["timings"] = timings
