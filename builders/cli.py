@@ -8,11 +8,17 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .rewrite.options import add_build_options, apply_build_options
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: modules that add commands: each has ``register(subparsers)``, which adds its parsers with
 #: ``set_defaults(func=handler)``; ``handler(args) -> int`` returns the exit status.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    ".versions",
+    ".publish",
+    "lawset.sft.lawbench",
+    "lawset.sft.certify",
+]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +61,20 @@ def _parser() -> argparse.ArgumentParser:
         "--keep-work", action="store_true", help="keep OUT/.lawset-work (shards, markers) after"
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_build_options(b)
+    b.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where the shards and dedup run: local worker processes, or Ray tasks (needs "
+        "pip install 'lawset[ray]'; same output files). Default: the recipe's, local",
+    )
+    b.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --executor ray: the Ray cluster to join (the address `ray start --head` "
+        "prints, or auto); without it a private local Ray is started. Sources and --out must be "
+        "on storage every node sees (docs/ray.md)",
+    )
     v = sub.add_parser(
         "validate",
         help="run the Great Expectations gate on a release candidate",
@@ -99,7 +119,7 @@ def _build(args: argparse.Namespace) -> int:
         print("lawset build: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     try:
-        recipe = load_recipe(args.recipe)
+        recipe = apply_build_options(args, load_recipe(args.recipe))
         only = [c.strip() for c in args.only.split(",") if c.strip()] if args.only else None
         summary = build(
             BuildOptions(
@@ -112,6 +132,8 @@ def _build(args: argparse.Namespace) -> int:
                 progress=not args.no_progress,
                 keep_work=args.keep_work,
                 benchmarks=args.benchmarks,
+                executor=args.executor,
+                ray_address=args.ray_address,
             )
         )
     except (RecipeError, BuildError) as exc:

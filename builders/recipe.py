@@ -82,6 +82,20 @@ class ExecutionConfig(_Strict):
     batch_size: int = Field(1000, ge=1)
     run_size: int = Field(50_000, ge=100)
     max_rows_per_file: int = Field(200_000, ge=1)
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="local: worker processes on this machine; ray: the same steps as Ray tasks "
+        "(pip install 'lawset[ray]'); the output files are the same",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster to join (e.g. 10.0.0.1:6379 or auto); empty: a private local Ray",
+    )
+
+
+#: execution keys that choose where the build runs, not what it writes: left out of the digest,
+#: so a build on Ray has the local build's manifest (and a killed one resumes on either)
+_PLACEMENT = {"execution": {"executor", "ray_address"}}
 
 
 class Stage2Config(_Strict):
@@ -193,7 +207,8 @@ class Recipe(_Strict):
 
     def digest(self) -> str:
         """sha256 of the recipe with every default filled in: same digest, same build."""
-        canon = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        data = self.model_dump(mode="json", exclude=_PLACEMENT)
+        canon = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
     def build_steps(self) -> list[Step]:

@@ -89,6 +89,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def files_digest(manifest: dict[str, Any]) -> str:
+    """sha256 over a manifest's (path, sha256) pairs: the exact files a validation covered
+    (``validation.json`` records it; ``lawset release`` compares it with the manifest)."""
+    pairs = sorted((f["path"], f["sha256"]) for f in manifest.get("files", []))
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+
+
 class RejectSink:
     """``reports/rejects/<step>.jsonl``: every dropped record or unusable file, with its reason."""
 

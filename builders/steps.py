@@ -26,6 +26,7 @@ from .pipeline.base import (
     StepParams,
     register_step,
 )
+from .rewrite import step as _rewrite_step  # noqa: F401  (registers the rewrite step)
 from .schema import content_id
 
 

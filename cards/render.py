@@ -1,8 +1,18 @@
-"""Render the dataset card (README.md with YAML front matter) from a build's manifest and stats."""
+"""Render the dataset card (README.md with YAML front matter) from a build's manifest and stats.
+
+The card is three templates in ``cards/templates/``: ``card.md`` (front matter, title, citation)
+around ``card_en.md`` (English) and ``card_zh.md`` (Chinese). It is rendered twice in a release's
+life: by ``lawset build`` (a candidate: no version yet) and again by ``lawset release``, once
+``manifest.json`` holds ``release.version``, so that the loading examples name the tag
+(``revision="vX.Y.Z"``). Given ``out`` (the release folder), :func:`render_card` also draws the
+plots into ``out/reports/plots/`` (:mod:`lawset.cards.plots`) and links them. Everything here is a
+function of the manifest, the stats and the recipe: same build, same bytes.
+"""
 
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -81,11 +91,86 @@ def _table(rows: list[list[Any]]) -> str:
     return "\n".join("| " + " | ".join(str(c) for c in r) + " |" for r in rows) or "| (none) |"
 
 
-def render_card(manifest: dict[str, Any], summary: dict[str, Any], recipe: Any) -> str:
-    fm = front_matter(manifest, recipe.release.license, recipe.release.pretty_name)
-    template = Template(
-        resources.files("lawset.cards").joinpath("templates/card.md").read_text("utf-8")
+def _template(name: str) -> Template:
+    return Template(
+        resources.files("lawset.cards").joinpath(f"templates/{name}").read_text("utf-8")
     )
+
+
+def rewrite_models(summary: dict[str, Any]) -> dict[str, int]:
+    """Rows rewritten per model, from the stats counters group ``rewrite`` (``rewritten:<m>``)."""
+    counters = summary.get("counters", {}).get("rewrite", {})
+    return {
+        k.split(":", 1)[1]: n for k, n in sorted(counters.items()) if k.startswith("rewritten:")
+    }
+
+
+def _release_parts(manifest: dict[str, Any], name: str) -> dict[str, str]:
+    """Version lines and loading examples: the release tag once ``lawset release`` stamped it."""
+    release = manifest.get("release") or {}
+    version = release.get("version")
+    if version:
+        tag = release.get("tag", f"v{version}")
+        version_en = (
+            f"This is version **{version}**: git tag `{tag}` of the data repository and of the "
+            'Hub repository; load it with `revision="' + tag + '"`.'
+        )
+        version_zh = f"本卡片对应版本 **{version}**（数据仓库与 Hub 上的标签 `{tag}`）。"
+        note = f"Version {version}, built with lawset {manifest['lawset_version']}"
+    else:
+        tag = "main"
+        version_en = (
+            "This folder is a release candidate: `lawset release` gives it a version and a git "
+            "tag `vX.Y.Z`, and re-renders this card to load that tag."
+        )
+        version_zh = "本目录为候选版本：`lawset release` 为其确定版本号与 git 标签 `vX.Y.Z`，并重新生成本卡片。"
+        note = f"Release candidate, built with lawset {manifest['lawset_version']}"
+    repo = f"ORG/{name}"
+    lines = []
+    for c in manifest["configs"]:
+        split = ', split="train"' if c == "statutes" else ""
+        lines.append(f'{c} = load_dataset("{repo}", "{c}"{split}, revision="{tag}")')
+    lines.append(f"# {repo}: the Hub repository (lawset publish --repo), or a local checkout")
+    return {
+        "revision": tag,
+        "version_en": version_en,
+        "version_zh": version_zh,
+        "load_snippet": "\n".join(lines),
+        "citation_note": (
+            f"{note}, recipe {manifest['recipe']['name']} ({manifest['recipe']['sha256'][:12]})"
+        ),
+    }
+
+
+def _plots(out: Path | None, summary: dict[str, Any]) -> tuple[str, str]:
+    if out is None:
+        text = (
+            "(Plots of the task mix and of turn lengths are drawn into `reports/plots/` when the "
+            "card is rendered for the release folder.)"
+        )
+        return text, "（任务分布与长度分布图在为发布目录生成卡片时绘制于 `reports/plots/`。）"
+    from .plots import write_plots
+
+    paths = write_plots(out, summary)
+    en = (
+        f"![Rows per task, stage 1 and stage 2]({paths['task_mix']})\n\n"
+        f"![Turn lengths in characters]({paths['length_distribution']})"
+    )
+    zh = (
+        f"![各任务行数]({paths['task_mix']})\n\n"
+        f"![对话轮次长度分布（字符）]({paths['length_distribution']})"
+    )
+    return en, zh
+
+
+def render_card(
+    manifest: dict[str, Any],
+    summary: dict[str, Any],
+    recipe: Any,
+    out: Path | None = None,
+) -> str:
+    """The card text. With ``out`` (the release folder), the plots are drawn there first."""
+    fm = front_matter(manifest, recipe.release.license, recipe.release.pretty_name)
     config_rows = _table(
         [
             [
@@ -189,7 +274,31 @@ def render_card(manifest: dict[str, Any], summary: dict[str, Any], recipe: Any) 
         for step, s in summary["steps"].items()
         for reason, n in sorted(s["dropped"].items())
     ]
-    return template.substitute(
+    models = rewrite_models(summary)
+    if models:
+        rewrite_en = (
+            "answers of some queries were rewritten by an LLM, given the gold answer and the "
+            "cited articles; rows per model: "
+            + ", ".join(f"`{m}` {n:,}" for m, n in models.items())
+            + ". Their `rewrite` field names the model, prompt version and cache key."
+        )
+        rewrite_zh = (
+            "部分答案由大模型依据标准答案与所引法条改写，各模型行数："
+            + "，".join(f"`{m}` {n:,}" for m, n in models.items())
+            + "；`rewrite` 字段记录模型、提示词版本与缓存键。"
+        )
+    else:
+        rewrite_en = "none; no answer in this build was rewritten by an LLM (`rewrite` is null)."
+        rewrite_zh = "本次构建未使用大模型改写答案（`rewrite` 为空）。"
+    plots_en, plots_zh = _plots(out, summary)
+    if gm.get("general_available"):
+        general_mix_zh = (
+            f"通用数据 {gm['general_kept']:,} 条（可用 {gm['general_available']:,} 条），"
+            f"占第一阶段 {gm['share']:.1%}（目标 {gm['target_share']:.0%}）。"
+        )
+    else:
+        general_mix_zh = "本次构建不含通用数据。"
+    values = dict(
         front_matter=yaml.safe_dump(fm, allow_unicode=True, sort_keys=False).strip(),
         pretty_name=recipe.release.pretty_name,
         name=recipe.release.name,
@@ -221,4 +330,24 @@ def render_card(manifest: dict[str, Any], summary: dict[str, Any], recipe: Any) 
         general_mix=general_mix,
         stage2_rule=stage2_rule,
         drop_rows=_table(drops),
+        rewrite_en=rewrite_en,
+        rewrite_zh=rewrite_zh,
+        plots_en=plots_en,
+        plots_zh=plots_zh,
+        general_mix_zh=general_mix_zh,
+        config_rows_zh=_table(
+            [
+                [
+                    f"`{c}`",
+                    "问答" if c != "statutes" else "法条",
+                    "，".join(f"{s}: {v['rows']:,}" for s, v in splits.items()),
+                ]
+                for c, splits in manifest["configs"].items()
+            ]
+        ),
+        dedup_rows_zh="，".join(f"{k} {n:,}" for k, n in dedup_drops.items()) or "无",
+        **_release_parts(manifest, recipe.release.name),
     )
+    values["english"] = _template("card_en.md").substitute(values)
+    values["chinese"] = _template("card_zh.md").substitute(values)
+    return _template("card.md").substitute(values)

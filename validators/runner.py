@@ -29,12 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lawset.builders.release import files_digest
+
 from .config import RecipeFacts, Thresholds, ValidateError, load_thresholds, recipe_facts
 from .frames import QUERY_CONFIGS, Release, open_release
 from .metrics import Collector
 
 DOCS_DIR = Path("reports") / "validation"
 SUMMARY_FILE = "validation.json"
+
 MAX_IDS = 5
 MIX_COLUMNS = ("task", "level", "domain")
 ROW_RESULT_FORMAT = {
@@ -660,6 +663,8 @@ def validate_release(
                 "thresholds": str(thresholds_path) if thresholds_path else "default",
                 "sample": sample,
                 "rows_validated": rows,
+                # what was validated, exactly: lawset release compares it with the manifest
+                "files_sha256": files_digest(release.manifest),
                 "expectations_total": len(results),
                 "expectations_failed": sum(not r.passed for r in results),
                 "seconds": seconds,

@@ -76,6 +76,10 @@ class Context:
         self.out: Path | None = None
         #: worker processes of the build (a step sharing a global limit divides it by this)
         self.workers: int = 1
+        #: the build's sources folder and recipe (steps that read sources themselves, e.g. the
+        #: rewrite step's statute text store); None outside a build
+        self.sources: Path | None = None
+        self.recipe: Any = None
         self._rejects_path = rejects_path
         self._rejects = None
 

@@ -60,6 +60,11 @@ class BuildOptions:
     keep_work: bool = False
     #: benchmarks folder for decontamination (default: ``<sources>/../benchmarks``)
     benchmarks: Path | None = None
+    #: ``local`` or ``ray`` (None: the recipe's ``execution.executor``); same output either way
+    executor: str | None = None
+    #: a Ray cluster to join (None: the recipe's ``execution.ray_address``; neither: a private
+    #: local Ray). Only with the ray executor.
+    ray_address: str | None = None
 
     def benchmarks_dir(self) -> Path:
         return (
@@ -251,6 +256,8 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
     ctx.eval_index = _load_eval_index(spec.get("eval_index"))
     ctx.out = Path(spec["out"]) if spec.get("out") else None
     ctx.workers = int(spec.get("workers") or 1)
+    ctx.sources = Path(spec["sources"])
+    ctx.recipe = recipe
     steps = recipe.build_steps()
     writers = {
         sink: RunWriter(folder, sink, schema, recipe.execution.run_size)
@@ -319,7 +326,7 @@ def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise BuildError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
-        if not ((out / WORK).exists() or (out / "manifest.json").exists()):
+        if not any((out / p).exists() for p in (WORK, "manifest.json", ".lawset-cache")):
             raise BuildError(
                 f"--out {out}: folder is not empty and holds no lawset build; "
                 "choose a new or empty folder"
@@ -332,6 +339,10 @@ def build(opts: BuildOptions) -> dict[str, Any]:
 
     t0 = time.monotonic()
     _check_out(opts.out)
+    if (opts.executor or opts.recipe.execution.executor) not in ("local", "ray"):
+        raise BuildError(f"--executor {opts.executor}: use local or ray")
+    if opts.ray_address and (opts.executor or opts.recipe.execution.executor) != "ray":
+        raise BuildError("--ray-address: only with --executor ray (or execution.executor: ray)")
     recipe = opts.recipe
     plan = make_plan(opts)
     t_plan = time.monotonic() - t0
@@ -382,6 +393,20 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     shards: list[list[tuple[str, dict[str, Any]]]] = [[] for _ in range(n_shards)]
     for name, unit in plan.units:
         shards[stable_hash(f"{name}\x1f{unit['key']}") % n_shards].append((name, unit))
+    executor = opts.executor or recipe.execution.executor
+    ray_session = None
+    if executor == "ray":  # Ray is imported on this path only
+        from .ray_executor import RaySession
+
+        ray_session = RaySession(
+            opts.ray_address or recipe.execution.ray_address,
+            opts.workers,
+            recipe.execution.workers,
+        )
+        # shards in flight on the whole cluster: steps with a global budget divide by it
+        workers = ray_session.workers
+    else:
+        workers = opts.workers or recipe.execution.workers
     specs = []
     for i, units in enumerate(shards):
         marker = work / "markers" / f"{i:05d}.json"
@@ -398,13 +423,12 @@ def build(opts: BuildOptions) -> dict[str, Any]:
                 "catalog": None if catalog is None else str(catalog),
                 "eval_index": None if eval_index is None else str(eval_index),
                 "out": str(opts.out),
-                "workers": opts.workers or recipe.execution.workers,
+                "workers": workers,
             }
         )
     done_units = len(plan.units) - sum(len(s["units"]) for s in specs)
     if resumed and done_units:
         _say(f"resuming: {n_shards - len(specs)} of {n_shards} shards already done")
-    workers = opts.workers or recipe.execution.workers
     t1 = time.monotonic()
     bar = tqdm(
         total=len(plan.units),
@@ -414,7 +438,9 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         disable=not opts.progress,
         file=sys.stderr,
     )
-    if workers <= 1 or len(specs) <= 1:
+    if ray_session is not None:
+        ray_session.run_shards(specs, lambda spec: bar.update(len(spec["units"])))
+    elif workers <= 1 or len(specs) <= 1:
         for spec in specs:
             run_shard(spec)
             bar.update(len(spec["units"]))
@@ -433,7 +459,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     ]
     t2 = time.monotonic()
     shard_dirs = [work / "shards" / f"{i:05d}" for i in range(n_shards)]
-    drops = find_duplicates(
+    drops = (find_duplicates if ray_session is None else ray_session.find_duplicates)(
         [d / FEATURES for d in shard_dirs],
         [
             d / name
@@ -443,7 +469,19 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         recipe,
     )
     t_dedup = time.monotonic() - t2
+    if ray_session is not None:
+        ray_session.close()
     summary = write_release(opts, plan, work, markers, drops)
+    from ..rewrite.client import aggregate_client_reports
+
+    # Requests, cache hits, retries, tokens and wall time vary between runs: kept out of
+    # stats.json (which stays byte-identical), like timings.json.
+    client = aggregate_client_reports(work)
+    if client:
+        (opts.out / "reports" / "rewrite_client.json").write_text(
+            json.dumps(client, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        summary["rewrite_client"] = client
     t3 = time.monotonic()
     from ..dedup import check_leakage
 
@@ -476,6 +514,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         "leakage_check_s": round(t_leak, 3),
         "total_s": round(time.monotonic() - t0, 3),
         "workers": workers,
+        "executor": executor,
         "resumed": resumed,
         "index_cache_hits": cache_hits,
     }
