@@ -233,6 +233,8 @@ def write_release(
                 mix["source"][row["source"]] += 1
                 mix["domain"][row["domain"]] += 1
                 mix["split"][row[SPLIT]] += 1
+                if row.get("rewrite"):  # released rows an LLM rewrote, per model
+                    mix["rewrite_model"][row["rewrite"]["model"]] += 1
                 if sink == "stage1":
                     by_source_task[row["source"]][row["task"]] += 1
                     if row["domain"] == "general":

@@ -98,7 +98,10 @@ def _template(name: str) -> Template:
 
 
 def rewrite_models(summary: dict[str, Any]) -> dict[str, int]:
-    """Rows rewritten per model, from the stats counters group ``rewrite`` (``rewritten:<m>``)."""
+    """Stage-1 rows of the release an LLM rewrote, per model (counted as the release is written,
+    after dedup and decontamination); without a release mix, the step's own counters."""
+    if "mix" in summary:
+        return dict(sorted(summary["mix"].get("rewrite_model", {}).items()))
     counters = summary.get("counters", {}).get("rewrite", {})
     return {
         k.split(":", 1)[1]: n for k, n in sorted(counters.items()) if k.startswith("rewritten:")

@@ -247,6 +247,11 @@ def test_faults_are_retried_counted_and_a_rebuild_sends_nothing(tmp_path: Path) 
     assert report["failures"] == {"empty_choices": 1, "malformed_json": 1, "refusal": 1}
     assert report["tokens_in"] > 0 and report["tokens_out"] > 0
     assert len(answered) == len(set(answered)), "an answered request was sent twice"
+    # ... and the build writes that report beside stats.json; the rebuild's says zero requests.
+    written = json.loads((out1 / "reports" / "rewrite_client.json").read_text("utf-8"))
+    assert written["requests"] == n_log
+    again = json.loads((out2 / "reports" / "rewrite_client.json").read_text("utf-8"))
+    assert again["requests"] == 0 and again["cache_hits"] > 0
 
     # Rewritten rows: provenance, stable ids, verified citations only; fallbacks untouched.
     mine = [r for r in rows(out1) if r["task"] in CASE_TASKS]
@@ -259,6 +264,9 @@ def test_faults_are_retried_counted_and_a_rebuild_sends_nothing(tmp_path: Path) 
         assert r["id"] == content_id(r["messages"])
         assert r["group"].startswith("case:cail2018:")
     assert any(r["citations"] for r in rewritten)
+    # The card names the model and how many released rows it rewrote.
+    released = len([r for r in rows(out1) if r["rewrite"] is not None])
+    assert f"`fake` {released:,}" in (out1 / "README.md").read_text("utf-8")
     for r in mine:  # no shipped answer cites an article the statute index does not hold
         assert all(c["verified"] and c["status"] == "current" for c in r["citations"])
         if r["rewrite"] is None:
