@@ -375,7 +375,13 @@ def test_refuses_existing_and_older_versions_unvalidated_and_failing_candidates(
     rc, _, err = lawset("release", c, "--version", "0.3.0", *args)
     assert rc == 1 and "data/stage1/train-00000-of-00001.parquet: sha256 differs" in err
 
-    c = candidate("rebuilt-after-validation")
+    c = candidate("rebuilt-after-validation")  # same rows, other files than were validated
+    (c / validation).write_text(json.dumps({**v, "files_sha256": "0" * 64}))
+    rc, _, err = lawset("release", c, "--version", "0.3.0", *args)
+    assert rc == 1 and "validated other files than manifest.json lists" in err
+
+    c = candidate("old-validation-then-rebuilt")  # no digest recorded: file times decide
+    (c / validation).write_text(json.dumps({k: x for k, x in v.items() if k != "files_sha256"}))
     part = c / "data" / "stage2" / "train-00000-of-00001.parquet"
     later = time.time() + 60
     os.utime(part, (later, later))  # same bytes, written after validation.json
