@@ -350,11 +350,16 @@ def certificate_summary(path: Path) -> tuple[dict[str, Any], bytes]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ReleaseError(f"--certificate {path}: not JSON ({exc})", EXIT_USAGE) from None
-    scalars = (
-        {k: v for k, v in data.items() if isinstance(v, str | int | float | bool) or v is None}
-        if isinstance(data, dict)
-        else {}
-    )
+    try:  # a certificate written by lawset certify: its own compact summary
+        from lawset.sft.certify import manifest_entry
+
+        scalars = manifest_entry(path)
+    except (KeyError, TypeError, AttributeError):  # another tool's certificate: its scalars
+        scalars = (
+            {k: v for k, v in data.items() if isinstance(v, str | int | float | bool) or v is None}
+            if isinstance(data, dict)
+            else {}
+        )
     return {
         "file": CERTIFICATE_FILE,
         "sha256": hashlib.sha256(raw).hexdigest(),

@@ -353,7 +353,9 @@ def manifest_entry(path: Path) -> dict[str, Any]:
         "config": cert["config"]["name"],
         "device": cert["hardware"]["device"],
         "heldout_loss_after": {
-            k: v["loss"] for k, v in cert["heldout_loss"]["after_stage2"].items()
+            k: v["loss"]
+            for k, v in cert["heldout_loss"]["after_stage2"].items()
+            if isinstance(v, dict)  # the split entries; "wall_s" is the evaluation's time
         },
         "lawbench_average_after": after.get("average"),
         "lawbench_items_per_task": cert["lawbench"]["items_per_task"],

@@ -39,12 +39,10 @@ SECTIONS = {
 
 
 def lawset_main(*args: str | Path) -> tuple[int, str, str]:
-    """``lawset ...`` in this process, with the certify command registered."""
+    """``lawset ...`` in this process."""
     out, err = io.StringIO(), io.StringIO()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "lawset.sft.certify"])
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main([str(a) for a in args])
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main([str(a) for a in args])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -96,6 +94,13 @@ def test_certificate_has_every_section(release: Path, certified: tuple[dict, str
         (f["path"], f["sha256"]) for f in manifest["files"]
     ]
     assert cert["model"]["kind"] == "scratch" and cert["model"]["parameters"] > 10_000
+    # lawset release --certificate puts certify's own summary of it in the release manifest
+    from lawset.builders.versions import certificate_summary
+
+    entry, _ = certificate_summary(release / "reports" / "certificate.json")
+    assert entry["summary"]["model"] == "tiny"
+    assert set(entry["summary"]["heldout_loss_after"]) == {"stage1_test", "stage2_test"}
+    assert entry["summary"]["lawbench_average_after"] == cert["lawbench"]["after_stage2"]["average"]
     for stage in ("stage1", "stage2"):
         hp = cert["hyperparameters"][stage]
         assert hp["packing"] is True and hp["assistant_only_loss"] is True

@@ -18,15 +18,12 @@ from lawset.sft.lawbench_metrics import lcs_length, numerals_to_arabic, rouge_to
 REPO = Path(__file__).resolve().parents[1]
 LAWBENCH = REPO.parent / "shared" / "benchmarks" / "lawbench"
 PREDICTIONS = LAWBENCH / "predictions" / "zero_shot"
-MODULE = "lawset.sft.lawbench"
 
 
 @pytest.fixture
 def lawset_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     """Run ``lawset ...`` in-process with this module registered; returns (rc, stdout, stderr)."""
     assert LAWBENCH.is_dir(), f"{LAWBENCH} is missing: check out ../shared beside the project"
-    if MODULE not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, MODULE])
 
     def run(*args: str | Path) -> tuple[int, str, str]:
         capsys.readouterr()

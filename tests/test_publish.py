@@ -26,22 +26,6 @@ from lawset.builders import cli
 
 TOKEN = "hf_plAnTeDtOkEn7f3c9a1e5b2d8c4f6a0e9b7d"
 REPO_ID = "lawset-org/lawset"
-MODULES = ("lawset.builders.versions", "lawset.builders.publish")
-
-
-def register_commands() -> None:
-    """Add release and publish to the CLI unless the lead already did (``.versions`` or the
-    full name: either way, never twice)."""
-    present = {x.rsplit(".", 1)[-1] for x in cli.COMMAND_MODULES}
-    cli.COMMAND_MODULES.extend(m for m in MODULES if m.rsplit(".", 1)[1] not in present)
-
-
-SCRIPT = (
-    "import sys; from lawset.builders import cli; "
-    f"cli.COMMAND_MODULES += [m for m in {list(MODULES)!r} "
-    "if m.rsplit('.', 1)[1] not in {x.rsplit('.', 1)[-1] for x in cli.COMMAND_MODULES}]; "
-    "sys.exit(cli.main(sys.argv[1:]))"
-)
 PARQUET = "data/stage1/train-00000-of-00001.parquet"
 
 
@@ -104,7 +88,7 @@ class Runs:
             **({"HF_TOKEN": TOKEN} if token else {}),
         }
         proc = subprocess.run(
-            [sys.executable, "-c", SCRIPT, "publish", *map(str, args)],
+            [sys.executable, "-m", "lawset.builders.cli", "publish", *map(str, args)],
             env=env,
             capture_output=True,
             text=True,
@@ -240,7 +224,6 @@ def test_without_a_token_nothing_is_sent(hub: FakeHub, runs: Runs, tmp_path: Pat
 
 def publish_here(*args: str | Path) -> tuple[int, str]:
     """Usage errors found before any network call: in this process."""
-    register_commands()
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         rc = cli.main(["publish", *map(str, args)])

@@ -32,16 +32,6 @@ from conftest import REPO, run_lawset
 from lawset.builders import cli
 from lawset.validators.config import recipe_facts
 
-MODULES = ("lawset.builders.versions", "lawset.builders.publish")
-
-
-def register_commands() -> None:
-    """Add release and publish to the CLI unless the lead already did (``.versions`` or the
-    full name: either way, never twice)."""
-    present = {x.rsplit(".", 1)[-1] for x in cli.COMMAND_MODULES}
-    cli.COMMAND_MODULES.extend(m for m in MODULES if m.rsplit(".", 1)[1] not in present)
-
-
 PHRASES = [
     "国家建立健全统一的监督管理制度",
     "县级以上人民政府应当加强组织领导",
@@ -142,7 +132,6 @@ def thresholds(root: Path, recipe: Path) -> Path:
 def lawset(*args: str | Path) -> tuple[int, str, str]:
     """``lawset ARGS`` in this process (release/publish registered as the lead will register
     them): exit status, stdout, stderr."""
-    register_commands()
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
@@ -496,14 +485,17 @@ def test_help_and_the_working_directory_as_the_default_project(world: dict) -> N
         "--sources",
     ):
         assert option in out
-    script = (
-        "import sys; from lawset.builders import cli; "
-        f"cli.COMMAND_MODULES += [m for m in {list(MODULES)!r} "
-        "if m.rsplit('.', 1)[1] not in {x.rsplit('.', 1)[-1] for x in cli.COMMAND_MODULES}]; "
-        "sys.exit(cli.main(sys.argv[1:]))"
-    )
     proc = subprocess.run(
-        [sys.executable, "-c", script, "release", "--verify", "9.9.9", "--sources", world["raw"]],
+        [
+            sys.executable,
+            "-m",
+            "lawset.builders.cli",
+            "release",
+            "--verify",
+            "9.9.9",
+            "--sources",
+            world["raw"],
+        ],
         cwd=world["project"],
         capture_output=True,
         text=True,
