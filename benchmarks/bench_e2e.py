@@ -27,7 +27,7 @@ Ray's output is compared with the local executor's, file by file.
 
     .venv/bin/python benchmarks/bench_e2e.py [--stage1 RELEASE] [--sizes 250000,500000,1000000]
         [--executors local,ray] [--workers 2] [--keep DIR]
-    .venv/bin/python benchmarks/bench_e2e.py --stage1 /tmp/small --sizes 20000,40000   # quick
+    .venv/bin/python benchmarks/bench_e2e.py --stage1 out/candidate --sizes 20000,40000   # quick
 """
 
 from __future__ import annotations
