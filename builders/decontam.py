@@ -169,25 +169,25 @@ class EvalIndex:
         cfg = NearDedupConfig(threshold=self.paraphrase_jaccard)
         bands, rows = cfg.params()
         if self._band_index is None:
+            # one sorted key array per band (with the item of each key): a batch of texts is
+            # then looked up band by band in a few vectorized searches
             ok = np.flatnonzero(self.paraphrase_ok)
             keys = self.sig_keys[ok]
-            flat = keys.ravel()
-            who = np.repeat(ok, keys.shape[1])
-            band = np.tile(np.arange(keys.shape[1]), len(ok))
-            order = np.lexsort((flat, band))
-            self._band_index = (band[order], flat[order], who[order])
-        bidx, bkey, bwho = self._band_index
+            index = []
+            for b in range(keys.shape[1]):
+                order = np.argsort(keys[:, b], kind="stable")
+                index.append((keys[order, b], ok[order]))
+            self._band_index = index
         sig = signatures(texts, cfg)
         keys = band_keys(sig, bands, rows)
+        cands: list[set[int]] = [set() for _ in texts]
+        for b, (bkey, bwho) in enumerate(self._band_index):
+            lo = np.searchsorted(bkey, keys[:, b], side="left")
+            hi = np.searchsorted(bkey, keys[:, b], side="right")
+            for t in np.flatnonzero(hi > lo):
+                cands[t].update(bwho[lo[t] : hi[t]].tolist())
         for t in range(len(texts)):
-            cands: set[int] = set()
-            for b in range(bands):
-                lo = np.searchsorted(bkey, keys[t, b], side="left")
-                hi = np.searchsorted(bkey, keys[t, b], side="right")
-                for j in range(lo, hi):
-                    if bidx[j] == b:
-                        cands.add(int(bwho[j]))
-            for it in cands:
+            for it in cands[t]:
                 est = float((self.sigs[it] == sig[t]).mean())
                 if est >= self.paraphrase_jaccard and est > out[t].get(it, 0):
                     out[t][it] = round(est, 3)

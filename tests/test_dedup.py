@@ -152,3 +152,30 @@ def test_build_reports_contamination_and_drops_the_planted_benchmark_copy(
     report = json.loads((small_release / "reports" / "contamination.json").read_text("utf-8"))
     assert report["rule"]["shingle_chars"] == 20 and report["rule"]["min_coverage"] == 0.5
     assert report["benchmarks"]["lawbench/1-2"]["items"] >= 1
+
+
+def test_paraphrase_lookup_finds_every_band_match_of_many_items() -> None:
+    """The batched band lookup finds exactly what comparing every item's band keys finds."""
+    from lawset.builders.dedup import NearDedupConfig, band_keys, signatures
+
+    bench = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "lawbench"
+    questions = [
+        it["question"] for it in json.loads((bench / "data/zero_shot/3-8.json").read_text("utf-8"))
+    ][:300]
+    items = [(f"lawbench/3-8#{k}/q", q) for k, q in enumerate(questions)]
+    # the shingle check is switched off (min_coverage > 1): only the MinHash check can hit
+    index = build_eval_index(items, np.zeros(0, np.uint64), min_coverage=1.1)
+    queries = [edit(q, 0.02, k) for k, q in enumerate(questions[::3])] + ["无关的文字" * 20]
+    got = [dict(h) for h in index.hits_batch(queries)]
+    cfg = NearDedupConfig(threshold=index.paraphrase_jaccard)
+    sig = signatures([canonical(q) for q in queries], cfg)
+    keys = band_keys(sig, *cfg.params())
+    for t in range(len(queries)):
+        want = {}
+        for i in np.flatnonzero(index.paraphrase_ok):
+            if (index.sig_keys[i] == keys[t]).any():
+                est = float((index.sigs[i] == sig[t]).mean())
+                if est >= index.paraphrase_jaccard:
+                    want[index.item_ids[i]] = round(est, 3)
+        assert got[t] == want
+    assert sum(bool(g) for g in got) >= 30  # the long enough, lightly edited ones are caught
