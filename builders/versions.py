@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .release import files_digest
+from .release import files_digest, sha256_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 VERSION_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -114,14 +114,6 @@ def parse_version(text: str) -> tuple[int, int, int]:
 
 def version_str(v: tuple[int, int, int]) -> str:
     return ".".join(map(str, v))
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def git_blob_sha1(path: Path) -> str:

@@ -169,32 +169,48 @@ def find_duplicates(
             need = {ids[int(k)] for k in np.unique(pairs)}
             sets = _shingle_sets(run_files, need, cfg)
             groups = t.column("group").to_pylist()
-            uf = UnionFind()
-            jac: dict[tuple[int, int], float] = {}
-            for a, b in pairs:
-                a, b = int(a), int(b)
-                if groups[a] == groups[b]:
-                    continue  # different questions about one thing (one judgment, one article)
-                if statute[a] and statute[b]:
-                    continue  # two provisions that read alike are still two provisions
-                sa, sb = sets.get(ids[a]), sets.get(ids[b])
-                if sa is None or sb is None:
-                    continue
-                j = true_jaccard(sa, sb)
-                if j >= cfg.threshold:
-                    uf.union(a, b)
-                    jac[(a, b)] = j
-            for group in uf.groups():
-                winner = min(group, key=lambda k: rank[k])
-                for k in group:
-                    if k != winner:
-                        j = jac.get((min(k, winner), max(k, winner)))
-                        drops[ids[k]] = {
-                            "reason": "near_duplicate",
-                            "kept": ids[winner],
-                            "jaccard": round(j, 3) if j is not None else None,
-                        }
+            confirm_and_cluster(pairs, ids, groups, statute, sets, rank, cfg, drops)
     return drops
+
+
+def confirm_and_cluster(
+    pairs: np.ndarray,
+    ids: list[str],
+    groups: list[str],
+    statute: np.ndarray,
+    sets: dict[str, np.ndarray],
+    rank: np.ndarray,
+    cfg: NearDedupConfig,
+    drops: dict[str, dict[str, Any]],
+) -> None:
+    """Confirm candidate pairs by the true Jaccard of their shingle sets, cluster the confirmed
+    ones (connected components) and add every member but the best-ranked to ``drops``. Shared by
+    the local executor and the Ray one, so both keep exactly the same rows."""
+    uf = UnionFind()
+    jac: dict[tuple[int, int], float] = {}
+    for a, b in pairs:
+        a, b = int(a), int(b)
+        if groups[a] == groups[b]:
+            continue  # different questions about one thing (one judgment, one article)
+        if statute[a] and statute[b]:
+            continue  # two provisions that read alike are still two provisions
+        sa, sb = sets.get(ids[a]), sets.get(ids[b])
+        if sa is None or sb is None:
+            continue
+        j = true_jaccard(sa, sb)
+        if j >= cfg.threshold:
+            uf.union(a, b)
+            jac[(a, b)] = j
+    for group in uf.groups():
+        winner = min(group, key=lambda k: rank[k])
+        for k in group:
+            if k != winner:
+                j = jac.get((min(k, winner), max(k, winner)))
+                drops[ids[k]] = {
+                    "reason": "near_duplicate",
+                    "kept": ids[winner],
+                    "jaccard": round(j, 3) if j is not None else None,
+                }
 
 
 def _shingle_sets(run_files: list[Path], need: set[str], cfg: NearDedupConfig) -> dict:

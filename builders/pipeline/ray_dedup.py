@@ -34,8 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..dedup import UnionFind, band_keys, shingle_set, true_jaccard
-from .dedup_phase import near_config
+from ..dedup import band_keys, shingle_set
+from .dedup_phase import confirm_and_cluster, near_config
 
 if TYPE_CHECKING:
     from ..dedup import NearDedupConfig
@@ -236,31 +236,7 @@ def find_duplicates_ray(
             if row_id not in sets:  # the first run file that holds it, as locally
                 sets[row_id] = flat[offsets[k] : offsets[k + 1]]
     groups = t.column("group").to_pylist()
-    uf = UnionFind()
-    jac: dict[tuple[int, int], float] = {}
-    for a, b in pairs:
-        a, b = int(a), int(b)
-        if groups[a] == groups[b]:
-            continue  # different questions about one thing (one judgment, one article)
-        if statute[a] and statute[b]:
-            continue  # two provisions that read alike are still two provisions
-        sa, sb = sets.get(ids[a]), sets.get(ids[b])
-        if sa is None or sb is None:
-            continue
-        j = true_jaccard(sa, sb)
-        if j >= cfg.threshold:
-            uf.union(a, b)
-            jac[(a, b)] = j
-    for group in uf.groups():
-        winner = min(group, key=lambda k: rank[k])
-        for k in group:
-            if k != winner:
-                j = jac.get((min(k, winner), max(k, winner)))
-                drops[ids[k]] = {
-                    "reason": "near_duplicate",
-                    "kept": ids[winner],
-                    "jaccard": round(j, 3) if j is not None else None,
-                }
+    confirm_and_cluster(pairs, ids, groups, statute, sets, rank, cfg, drops)
     return drops
 
 
