@@ -126,32 +126,7 @@ def find_duplicates(
     tables = [pq.read_table(p) for p in feature_files if p.exists()]
     if not tables:
         return {}
-    t = pa.concat_tables(tables)
-    # One row per id (stage 1 can hold an id twice before the release's exact-id drop).
-    ids_all = t.column("id").to_pylist()
-    first: dict[str, int] = {}
-    for k, i in enumerate(ids_all):
-        first.setdefault(i, k)
-    keep_rows = np.array(sorted(first.values()), dtype=np.int64)
-    t = t.take(pa.array(keep_rows))
-    ids = t.column("id").to_pylist()
-    held = np.array(t.column("held").to_pylist(), dtype=bool)
-    score = np.round(np.array(t.column("score").to_pylist(), dtype=np.float64), 2)
-    priority = {s: k for k, s in enumerate(recipe.dedup.source_priority or list(recipe.sources))}
-    prio = np.array([priority.get(s, len(priority)) for s in t.column("source").to_pylist()])
-    # rank: smaller is better
-    order_key = sorted(range(len(ids)), key=lambda k: (not held[k], -score[k], prio[k], ids[k]))
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[np.array(order_key, dtype=np.int64)] = np.arange(len(ids))
-    drops: dict[str, dict[str, Any]] = {}
-
-    if recipe.dedup.exact_user_turn:
-        keys = t.column("user_key").to_pylist()
-        best: dict[str, int] = {}
-        for k in order_key:  # best first: the first of each key stays
-            j = best.setdefault(keys[k], k)
-            if j != k:
-                drops[ids[k]] = {"reason": "duplicate_user_turn", "kept": ids[j], "jaccard": 1.0}
+    t, _, ids, rank, drops = rank_and_exact_drops(pa.concat_tables(tables), recipe)
 
     if recipe.dedup.near:
         sig = np.frombuffer(b"".join(t.column("sig").to_pylist()), dtype=np.uint32).reshape(
@@ -171,6 +146,38 @@ def find_duplicates(
             groups = t.column("group").to_pylist()
             confirm_and_cluster(pairs, ids, groups, statute, sets, rank, cfg, drops)
     return drops
+
+
+def rank_and_exact_drops(
+    t: pa.Table, recipe: Recipe
+) -> tuple[pa.Table, np.ndarray, list[str], np.ndarray, dict[str, dict[str, Any]]]:
+    """The feature rows, one per id (stage 1 can hold an id twice before the release's exact-id
+    drop), with the rows kept, their ids, their rank (smaller is better: held-out, quality,
+    source priority, id) and the exact duplicates of the user turn. Shared by the local executor
+    and the Ray one."""
+    ids_all = t.column("id").to_pylist()
+    first: dict[str, int] = {}
+    for k, i in enumerate(ids_all):
+        first.setdefault(i, k)
+    keep_rows = np.array(sorted(first.values()), dtype=np.int64)
+    t = t.take(pa.array(keep_rows))
+    ids = t.column("id").to_pylist()
+    held = np.array(t.column("held").to_pylist(), dtype=bool)
+    score = np.round(np.array(t.column("score").to_pylist(), dtype=np.float64), 2)
+    priority = {s: k for k, s in enumerate(recipe.dedup.source_priority or list(recipe.sources))}
+    prio = np.array([priority.get(s, len(priority)) for s in t.column("source").to_pylist()])
+    order_key = sorted(range(len(ids)), key=lambda k: (not held[k], -score[k], prio[k], ids[k]))
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.array(order_key, dtype=np.int64)] = np.arange(len(ids))
+    drops: dict[str, dict[str, Any]] = {}
+    if recipe.dedup.exact_user_turn:
+        keys = t.column("user_key").to_pylist()
+        best: dict[str, int] = {}
+        for k in order_key:  # best first: the first of each key stays
+            j = best.setdefault(keys[k], k)
+            if j != k:
+                drops[ids[k]] = {"reason": "duplicate_user_turn", "kept": ids[j], "jaccard": 1.0}
+    return t, keep_rows, ids, rank, drops
 
 
 def confirm_and_cluster(

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..dedup import band_keys, shingle_set
-from .dedup_phase import confirm_and_cluster, near_config
+from .dedup_phase import confirm_and_cluster, near_config, rank_and_exact_drops
 
 if TYPE_CHECKING:
     from ..dedup import NearDedupConfig
@@ -152,30 +152,8 @@ def find_duplicates_ray(
     t = pa.concat_tables(metas)
     del metas
 
-    # --- driver: the local phase's bookkeeping, line for line -------------------------------
-    ids_all = t.column("id").to_pylist()
-    first: dict[str, int] = {}
-    for k, i in enumerate(ids_all):
-        first.setdefault(i, k)
-    keep_rows = np.array(sorted(first.values()), dtype=np.int64)
-    t = t.take(pa.array(keep_rows))
-    ids = t.column("id").to_pylist()
-    held = np.array(t.column("held").to_pylist(), dtype=bool)
-    score = np.round(np.array(t.column("score").to_pylist(), dtype=np.float64), 2)
-    priority = {s: k for k, s in enumerate(recipe.dedup.source_priority or list(recipe.sources))}
-    prio = np.array([priority.get(s, len(priority)) for s in t.column("source").to_pylist()])
-    order_key = sorted(range(len(ids)), key=lambda k: (not held[k], -score[k], prio[k], ids[k]))
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[np.array(order_key, dtype=np.int64)] = np.arange(len(ids))
-    drops: dict[str, dict[str, Any]] = {}
-
-    if recipe.dedup.exact_user_turn:
-        keys = t.column("user_key").to_pylist()
-        best: dict[str, int] = {}
-        for k in order_key:  # best first: the first of each key stays
-            j = best.setdefault(keys[k], k)
-            if j != k:
-                drops[ids[k]] = {"reason": "duplicate_user_turn", "kept": ids[j], "jaccard": 1.0}
+    # --- driver: the local phase's bookkeeping, the same function -------------------------
+    t, keep_rows, ids, rank, drops = rank_and_exact_drops(t, recipe)
 
     if not recipe.dedup.near:
         return drops
