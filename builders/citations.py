@@ -339,8 +339,7 @@ def load_successors() -> dict[tuple[str, int, int], tuple[str, int, int]]:
 
 def build_catalog(recipe: Recipe, sources_root: Path) -> StatuteCatalog:
     """Read every statute source of the recipe (whatever ``--only`` selects) into a catalog."""
-    from .pipeline.base import Context
-    from .sources import ADAPTERS
+    from .sources import statute_articles
 
     rules = [
         (r.pattern, r.repealed_on, r.repealed_by)
@@ -349,24 +348,13 @@ def build_catalog(recipe: Recipe, sources_root: Path) -> StatuteCatalog:
         for r in s.build().params.laws
     ]
     catalog = StatuteCatalog(repealed=rules, successor=load_successors())
-    ctx = Context(-1)
-    for name, cfg in sorted(recipe.sources.items()):
-        adapter = ADAPTERS[cfg.adapter]()
-        if not adapter.statutes:
-            continue
-        root = sources_root / cfg.path
-        plan = adapter.plan(name, cfg, root, None)
-        simplified = cfg.script == "simplified"
-        for unit in plan.units:
-            for rec in adapter.read(name, cfg, root, unit, ctx):
-                if rec.get("kind") != "article":
-                    continue
-                catalog.add(
-                    normalize_text(rec["law"], simplified),
-                    rec["version"],
-                    rec["is_latest"],
-                    rec["article"],
-                    rec["sub"],
-                    normalize_text(rec["text"], simplified),
-                )
+    for rec, simplified in statute_articles(recipe, sources_root):
+        catalog.add(
+            normalize_text(rec["law"], simplified),
+            rec["version"],
+            rec["is_latest"],
+            rec["article"],
+            rec["sub"],
+            normalize_text(rec["text"], simplified),
+        )
     return catalog.finish()

@@ -244,26 +244,17 @@ def held_out_items(recipe: Recipe, sources_root: Path) -> list[tuple[str, str]]:
 
 def statute_shingles(recipe: Recipe, sources_root: Path, n: int) -> np.ndarray:
     """Distinct n-character shingles of every article of the recipe's statute sources."""
-    from .pipeline.base import Context
-    from .sources import ADAPTERS
+    from .sources import statute_articles
 
     parts: list[np.ndarray] = []
-    ctx = Context(-1)
-    for name, cfg in sorted(recipe.sources.items()):
-        adapter = ADAPTERS[cfg.adapter]()
-        if not adapter.statutes:
-            continue
-        root = sources_root / cfg.path
-        batch: list[str] = []
-        for unit in adapter.plan(name, cfg, root, None).units:
-            for rec in adapter.read(name, cfg, root, unit, ctx):
-                if rec.get("kind") == "article":
-                    batch.append(canonical(rec["text"]))
-            if len(batch) > 5000:
-                parts.append(sorted_unique(batch_shingles(batch, n)[0]))
-                batch = []
-        if batch:
+    batch: list[str] = []
+    for rec, _ in statute_articles(recipe, sources_root):
+        batch.append(canonical(rec["text"]))
+        if len(batch) > 5000:
             parts.append(sorted_unique(batch_shingles(batch, n)[0]))
+            batch = []
+    if batch:
+        parts.append(sorted_unique(batch_shingles(batch, n)[0]))
     return sorted_unique(np.concatenate(parts)) if parts else np.zeros(0, np.uint64)
 
 

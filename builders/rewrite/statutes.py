@@ -68,37 +68,28 @@ def statute_fingerprint(recipe: Recipe, sources_root: Path) -> str:
 
 def build_statute_texts(recipe: Recipe, sources_root: Path, path: Path, fingerprint: str) -> None:
     """Read every statute source of the recipe into ``path`` (written under a temporary name)."""
-    from ..pipeline.base import Context
-    from ..sources import ADAPTERS
+    from ..sources import statute_articles
 
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.unlink(missing_ok=True)
     db = sqlite3.connect(tmp)
     try:
         db.executescript(_SCHEMA)
-        ctx = Context(-1)
         rows = []
-        for name, cfg in _statute_sources(recipe):
-            adapter = ADAPTERS[cfg.adapter]()
-            root = sources_root / cfg.path
-            simplified = cfg.script == "simplified"
-            for unit in adapter.plan(name, cfg, root, None).units:
-                for rec in adapter.read(name, cfg, root, unit, ctx):
-                    if rec.get("kind") != "article":
-                        continue
-                    rows.append(
-                        (
-                            normalize_text(rec["law"], simplified),
-                            rec["version"],
-                            rec["article"],
-                            rec["sub"],
-                            int(bool(rec["is_latest"])),
-                            normalize_text(rec["text"], simplified).strip(),
-                        )
-                    )
-                if len(rows) >= 20_000:
-                    db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?)", rows)
-                    rows = []
+        for rec, simplified in statute_articles(recipe, sources_root):
+            rows.append(
+                (
+                    normalize_text(rec["law"], simplified),
+                    rec["version"],
+                    rec["article"],
+                    rec["sub"],
+                    int(bool(rec["is_latest"])),
+                    normalize_text(rec["text"], simplified).strip(),
+                )
+            )
+            if len(rows) >= 20_000:
+                db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?)", rows)
+                rows = []
         db.executemany("INSERT OR REPLACE INTO articles VALUES (?,?,?,?,?,?)", rows)
         db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
         db.commit()

@@ -103,3 +103,22 @@ class _Adapters(dict):
 
 
 ADAPTERS: dict[str, type[SourceAdapter]] = _Adapters()
+
+
+def statute_articles(recipe: Any, sources_root: Path) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every article record of the recipe's statute sources (whatever ``--only`` selects), with
+    whether its source is in simplified script: what the statute catalog, the decontamination
+    index's statute shingles and the rewrite step's text store are each made from."""
+    from ..pipeline.base import Context
+
+    ctx = Context(-1)
+    for name, cfg in sorted(recipe.sources.items()):
+        adapter = ADAPTERS[cfg.adapter]()
+        if not adapter.statutes:
+            continue
+        root = sources_root / cfg.path
+        simplified = cfg.script == "simplified"
+        for unit in adapter.plan(name, cfg, root, None).units:
+            for rec in adapter.read(name, cfg, root, unit, ctx):
+                if rec.get("kind") == "article":
+                    yield rec, simplified
