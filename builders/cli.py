@@ -7,10 +7,10 @@ import importlib
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, console
+from .errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, add_verbosity, run_command
 from .rewrite.options import add_build_options, apply_build_options
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: modules that add commands: each has ``register(subparsers)``, which adds its parsers with
 #: ``set_defaults(func=handler)``; ``handler(args) -> int`` returns the exit status.
 COMMAND_MODULES: list[str] = [
@@ -192,17 +192,52 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.passed else EXIT_FAILED
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every (sub)command parser below ``parser``."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sp in action.choices.values():
+                found.append(sp)
+                found += _subparsers(sp)
+    return found
+
+
+def resolve_paths(args: argparse.Namespace) -> None:
+    """Every path argument resolved (``~``, relative to the working folder, symlinks) before use."""
+    for name, value in vars(args).items():
+        if isinstance(value, Path):
+            setattr(args, name, value.expanduser().resolve())
+        elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+            setattr(args, name, [v.expanduser().resolve() for v in value])
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line: every command, each with ``--quiet``/``--verbose``."""
+    p = _parser()
+    for sp in _subparsers(p):
+        if not any("--quiet" in a.option_strings for a in sp._actions):
+            add_verbosity(sp)
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "build":
-        return _build(args)
-    if args.command == "validate":
-        return _validate(args)
-    if getattr(args, "func", None) is not None:
-        return int(args.func(args))
-    _parser().print_help()
-    return EXIT_USAGE
+    p = parser()
+    args = p.parse_args(argv)
+    console.set_level(getattr(args, "quiet", False), getattr(args, "verbose", False))
+    command = " ".join(
+        x for x in (args.command, getattr(args, "subcommand", None)) if isinstance(x, str)
+    )
 
+    def handle() -> int:
+        resolve_paths(args)
+        if args.command == "build":
+            return _build(args)
+        if args.command == "validate":
+            return _validate(args)
+        if getattr(args, "func", None) is not None:
+            return int(args.func(args))
+        p.print_help()
+        return EXIT_USAGE
 
-if __name__ == "__main__":
-    sys.exit(main())
+    return run_command(command, handle)

@@ -16,13 +16,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .errors import UsageError
 from .pipeline.base import STEPS, Step
 from .schema import stable_hash
 
 CATEGORIES = ("laws", "cases", "exam", "qa", "general")
 
 
-class RecipeError(ValueError):
+class RecipeError(UsageError, ValueError):
     """An invalid recipe: the message names the file and the key."""
 
 

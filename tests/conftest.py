@@ -21,13 +21,18 @@ def shared_raw() -> Path:
 
 
 def run_lawset(
-    *args: str | Path, check: bool = True, env: dict[str, str] | None = None
+    *args: str | Path,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the ``lawset`` command as a user would, in a fresh process (``env`` adds variables)."""
+    """Run the ``lawset`` command as a user would, in a fresh process (``env`` adds variables;
+    ``cwd``: the working folder, so relative paths are tested as users type them)."""
     proc = subprocess.run(
         [sys.executable, "-m", "lawset.builders.cli", *map(str, args)],
         capture_output=True,
         text=True,
+        cwd=cwd,
         env={
             "PATH": "/usr/bin:/bin",
             "HF_HUB_OFFLINE": "1",

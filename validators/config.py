@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from lawset.builders.errors import UsageError
 from lawset.builders.pipeline.base import STEPS, TaskGenerator
 from lawset.builders.recipe import Recipe
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
-class ValidateError(ValueError):
+class ValidateError(UsageError, ValueError):
     """A usage error of ``lawset validate``: not a release, bad thresholds, bad recipe."""
 
 

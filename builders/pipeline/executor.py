@@ -28,6 +28,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import __version__
+from ..errors import UsageError
 from ..recipe import CATEGORIES, Recipe, RecipeError
 from ..schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
 from ..sources import ADAPTERS, Problem
@@ -44,7 +45,7 @@ CATALOG = "catalog.pkl"
 EVAL_INDEX = "eval_index.npz"
 
 
-class BuildError(RuntimeError):
+class BuildError(UsageError):
     """A build that cannot start (bad options, unsafe output folder, nothing to build)."""
 
 
