@@ -129,7 +129,7 @@ def _build(args: argparse.Namespace) -> int:
                 only=only,
                 limit=args.limit,
                 workers=args.workers,
-                progress=not args.no_progress,
+                progress=console.progress_enabled(not args.no_progress),
                 keep_work=args.keep_work,
                 benchmarks=args.benchmarks,
                 executor=args.executor,
@@ -139,12 +139,22 @@ def _build(args: argparse.Namespace) -> int:
     except (RecipeError, BuildError) as exc:
         print(f"lawset build: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:
+        if exc.filename is None and "No space left" in str(exc):  # say where it was writing
+            raise OSError(exc.errno or 28, "No space left on device", str(args.out)) from exc
+        raise
     _report(args.out, summary)
     return EXIT_OK
 
 
 def _report(out: Path, summary: dict) -> None:
-    print(f"release candidate written to {out}/")
+    if summary.get("up_to_date"):
+        print(f"release candidate in {out}/ is up to date (nothing rebuilt)")
+    else:
+        print(f"release candidate written to {out}/")
+    if console.level() == console.QUIET:
+        print(f"stats: {out}/reports/stats.json   manifest: {out}/manifest.json")
+        return
     for config, splits in summary["configs"].items():
         rows = ", ".join(f"{s} {n:,}" for s, n in splits.items())
         print(f"  data/{config}/  {rows}")
@@ -171,7 +181,8 @@ def _report(out: Path, summary: dict) -> None:
     print(
         f"stats: {out}/reports/stats.json   card: {out}/README.md   manifest: {out}/manifest.json"
     )
-    print(f"time: {summary['timings']['total_s']:.1f} s")
+    if not summary.get("up_to_date"):
+        print(f"time: {summary['timings']['total_s']:.1f} s")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -241,3 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
     return run_command(command, handle)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,23 +49,27 @@ def debug(msg: str) -> None:
 
 
 @contextmanager
-def phase(name: str, heartbeat_s: float = 10.0) -> Iterator[None]:
-    """A status line for a phase that has no progress bar: ``name ...`` at the start, a
-    heartbeat every ``heartbeat_s`` seconds while it runs, ``name: done in N s`` at the end."""
+def phase(name: str, after_s: float = 2.0, heartbeat_s: float = 10.0) -> Iterator[None]:
+    """A status line for a phase that has no progress bar: ``name ...`` once it has run for
+    ``after_s`` seconds (at once with ``--verbose``), a heartbeat every ``heartbeat_s`` seconds
+    after that, and ``name: done in N s`` at the end of a phase that said something."""
     if _level < NORMAL:
         yield
         return
     t0 = time.monotonic()
-    print(f"lawset: {name} ...", file=sys.stderr, flush=True)
+    said = threading.Event()
     stop = threading.Event()
 
+    def say(text: str) -> None:
+        said.set()
+        print(f"lawset: {text}", file=sys.stderr, flush=True)
+
     def beat() -> None:
+        if stop.wait(0 if _level >= VERBOSE else after_s):
+            return
+        say(f"{name} ...")
         while not stop.wait(heartbeat_s):
-            print(
-                f"lawset: {name} ... {time.monotonic() - t0:.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+            say(f"{name} ... {time.monotonic() - t0:.0f} s")
 
     t = threading.Thread(target=beat, daemon=True)
     t.start()
@@ -74,4 +78,5 @@ def phase(name: str, heartbeat_s: float = 10.0) -> Iterator[None]:
     finally:
         stop.set()
         t.join()
-    print(f"lawset: {name}: done in {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    if said.is_set():
+        say(f"{name}: done in {time.monotonic() - t0:.1f} s")

@@ -111,19 +111,19 @@ def describe_os_error(exc: OSError) -> str:
         where = f"{where} -> {exc.filename2}"
     what = exc.strerror or str(exc) or type(exc).__name__
     head = f"{where}: {what}" if where else what
-    if exc.errno == errno.ENOSPC:
-        return f"{head}: no space left; free some space and run the same command again"
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"{head}: check the permissions of that path (or choose another one)"
-    if exc.errno == errno.EROFS:
-        return f"{head}: the file system is read-only; choose a writable folder"
-    if exc.errno == errno.ENOENT:
-        return f"{head}: check the path"
-    if exc.errno == errno.EISDIR:
-        return f"{head}: a folder was given where a file is expected"
-    if exc.errno == errno.ENOTDIR:
-        return f"{head}: a file was given where a folder is expected"
-    return head
+    fixes = {
+        errno.ENOSPC: "free some space and run the same command again (a build resumes)",
+        errno.EACCES: "check the permissions of that path, or choose another one",
+        errno.EPERM: "check the permissions of that path, or choose another one",
+        errno.EROFS: "the file system is read-only; choose a writable folder",
+        errno.ENOENT: "check the path",
+        errno.EISDIR: "a folder was given where a file is expected",
+        errno.ENOTDIR: "a file was given where a folder is expected",
+    }
+    fix = fixes.get(exc.errno) if exc.errno is not None else None
+    if fix is None and "No space left" in what:
+        fix = fixes[errno.ENOSPC]
+    return f"{head}; {fix}" if fix else head
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 from collections import Counter, defaultdict
 from importlib import metadata
@@ -126,6 +125,7 @@ def write_release(
 ) -> dict[str, Any]:
     from ..cards.render import render_card
     from .pipeline.executor import SINKS
+    from .pipeline.outdir import OutputFolder
 
     out, recipe = opts.out, opts.recipe
     stats = Stats()
@@ -134,9 +134,7 @@ def write_release(
     for p in plan.problems:
         stats.drop("read", p.reason)
 
-    for stale in ("data", "reports"):
-        if (out / stale).exists():
-            shutil.rmtree(out / stale)
+    OutputFolder(out).clear_previous()  # only the files an earlier build wrote
     rejects = RejectSink(out / "reports" / "rejects")
     for p in plan.problems:
         rejects.write(

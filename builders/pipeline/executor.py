@@ -27,13 +27,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .. import __version__
+from .. import __version__, console
 from ..errors import UsageError
 from ..recipe import CATEGORIES, Recipe, RecipeError
 from ..schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
 from ..sources import ADAPTERS, Problem
 from .base import Batch, Context, Record
 from .dedup_phase import FEATURES, FeatureWriter, find_duplicates, near_config
+from .outdir import OutputFolder
 from .runs import KEY, SPLIT, RunWriter
 from .setup_cache import catalog_key, eval_index_key, materialize
 
@@ -323,35 +324,35 @@ def _statute_row(r: Record) -> Record:
     return row
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not any((out / p).exists() for p in (WORK, "manifest.json", ".lawset-cache")):
-            raise BuildError(
-                f"--out {out}: folder is not empty and holds no lawset build; "
-                "choose a new or empty folder"
-            )
-
-
 def build(opts: BuildOptions) -> dict[str, Any]:
     """Run a whole build; returns the summary that is also written to reports/stats.json."""
     from ..release import write_release
 
     t0 = time.monotonic()
-    _check_out(opts.out)
+    folder = OutputFolder(opts.out)
+    folder.check()
     if (opts.executor or opts.recipe.execution.executor) not in ("local", "ray"):
         raise BuildError(f"--executor {opts.executor}: use local or ray")
     if opts.ray_address and (opts.executor or opts.recipe.execution.executor) != "ray":
         raise BuildError("--ray-address: only with --executor ray (or execution.executor: ray)")
     recipe = opts.recipe
-    plan = make_plan(opts)
+    with console.phase("plan (reading and fingerprinting the sources)"):
+        plan = make_plan(opts)
     t_plan = time.monotonic() - t0
+    if folder.up_to_date(plan.fingerprint):
+        return _up_to_date(opts.out)
     work = opts.out / WORK
     plan_file = work / "plan.json"
     n_shards = recipe.execution.shards
     work.mkdir(parents=True, exist_ok=True)
     lock = _lock(work, opts.out)
+    if folder.changed(plan.fingerprint):
+        console.info(
+            f"{opts.out} holds a build of other sources, recipe or options: starting over (the "
+            "files that build wrote are replaced; reports/validation/, plots and a release "
+            "stamp, if any, are kept but describe the old build: validate again)"
+        )
+    folder.begin(plan.fingerprint, __version__)
     resumed = False
     if plan_file.exists():
         old = json.loads(plan_file.read_text("utf-8"))
@@ -370,23 +371,25 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         if not (resumed and catalog.exists()):
             from ..citations import build_catalog
 
-            cache_hits["catalog"] = materialize(
-                catalog,
-                "catalog",
-                catalog_key(recipe, opts.sources),
-                lambda path: build_catalog(recipe, opts.sources).save(path),
-            )
+            with console.phase("statute catalog (citations are checked against it)"):
+                cache_hits["catalog"] = materialize(
+                    catalog,
+                    "catalog",
+                    catalog_key(recipe, opts.sources),
+                    lambda path: build_catalog(recipe, opts.sources).save(path),
+                )
     eval_index = None
     if decontaminate_params(recipe) is not None:
         eval_index = work / EVAL_INDEX
         if not (resumed and eval_index.exists()):
             bench = opts.benchmarks_dir()
-            cache_hits["eval_index"] = materialize(
-                eval_index,
-                "eval_index",
-                eval_index_key(recipe, opts.sources, benchmark_fingerprint(bench)),
-                lambda path: build_eval_index_for(recipe, opts.sources, bench).save(path),
-            )
+            with console.phase("decontamination index (LawBench and held-out items)"):
+                cache_hits["eval_index"] = materialize(
+                    eval_index,
+                    "eval_index",
+                    eval_index_key(recipe, opts.sources, benchmark_fingerprint(bench)),
+                    lambda path: build_eval_index_for(recipe, opts.sources, bench).save(path),
+                )
     tmp = plan_file.with_suffix(".tmp")
     tmp.write_text(json.dumps({"fingerprint": plan.fingerprint, "shards": n_shards}))
     os.replace(tmp, plan_file)
@@ -436,7 +439,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         initial=done_units,
         desc="build",
         unit="unit",
-        disable=not opts.progress,
+        disable=not console.progress_enabled(opts.progress),
         file=sys.stderr,
     )
     if ray_session is not None:
@@ -460,15 +463,16 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     ]
     t2 = time.monotonic()
     shard_dirs = [work / "shards" / f"{i:05d}" for i in range(n_shards)]
-    drops = (find_duplicates if ray_session is None else ray_session.find_duplicates)(
-        [d / FEATURES for d in shard_dirs],
-        [
-            d / name
-            for d, m in zip(shard_dirs, markers, strict=True)
-            for name in m["runs"]["stage1"]
-        ],
-        recipe,
-    )
+    with console.phase("dedup (exact and near duplicates across all sources)"):
+        drops = (find_duplicates if ray_session is None else ray_session.find_duplicates)(
+            [d / FEATURES for d in shard_dirs],
+            [
+                d / name
+                for d, m in zip(shard_dirs, markers, strict=True)
+                for name in m["runs"]["stage1"]
+            ],
+            recipe,
+        )
     t_dedup = time.monotonic() - t2
     if ray_session is not None:
         ray_session.close()
@@ -486,12 +490,13 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     t3 = time.monotonic()
     from ..dedup import check_leakage
 
-    leakage = check_leakage(
-        opts.out,
-        configs=("stage1",),
-        cfg=near_config(recipe),
-        near_min_chars=recipe.dedup.near_min_chars,
-    )
+    with console.phase("leakage check (duplicates across splits)"):
+        leakage = check_leakage(
+            opts.out,
+            configs=("stage1",),
+            cfg=near_config(recipe),
+            near_min_chars=recipe.dedup.near_min_chars,
+        )
     (opts.out / "reports" / "leakage.json").write_text(
         json.dumps(leakage, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
@@ -521,9 +526,26 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     }
     (opts.out / "reports" / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     summary["timings"] = timings
+    folder.finish(plan.fingerprint, __version__)
     lock.close()
     if not opts.keep_work:
         shutil.rmtree(work)
+    return summary
+
+
+def _up_to_date(out: Path) -> dict[str, Any]:
+    """The summary of a finished build that a rerun leaves as it is."""
+    console.info(
+        f"{out} is already built from these sources, recipe and options: nothing to do (its "
+        "files, validation results, plots and release stamp are kept). To build it again from "
+        "scratch, remove the folder or build into a new --out"
+    )
+    try:
+        summary = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        summary = {"configs": {}, "steps": {}, "problems": []}
+    summary["up_to_date"] = True
+    summary["timings"] = {"total_s": 0.0}
     return summary
 
 
@@ -553,7 +575,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _say(msg: str) -> None:
-    print(f"lawset: {msg}", file=sys.stderr)
+    console.info(msg)
 
 
 __all__ = ["BuildError", "BuildOptions", "RecipeError", "build", "split_of", "SINKS"]
