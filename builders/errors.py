@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -163,10 +164,20 @@ def write_crash_log(command: str, exc: BaseException) -> Path | None:
     path = log_dir() / f"lawset-{command or 'main'}-{stamp}-{os.getpid()}.log"
     try:
         text = "".join(traceback.format_exception(exc))
-        path.write_text(f"lawset {command}: {' '.join(sys.argv[1:])}\n{text}", encoding="utf-8")
+        text = _scrub(f"lawset {command}: {' '.join(sys.argv[1:])}\n{text}")
+        path.write_text(text, encoding="utf-8")
     except OSError:
         return None
     return path
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def _scrub(text: str) -> str:
+    """``text`` without the ``user:password@`` part of any URL in it (secrets never reach
+    output or logs)."""
+    return _USERINFO.sub(r"\1", text)
 
 
 def one_line(exc: BaseException) -> str:
@@ -183,7 +194,7 @@ def run_command(
 ) -> int:
     """Run a command's handler; turn any exception into one line on stderr and an exit code."""
     prog = f"lawset {command}".rstrip()
-    clean = scrub or (lambda s: s)
+    clean = scrub or _scrub
     try:
         return int(func())
     except KeyboardInterrupt:

@@ -20,9 +20,10 @@ cites and quotes the first article the prompt gives, and for requests picked by 
 (by a hash of the question) first cites an article that does not exist, so that the retry with
 the reason is exercised; with ``always_bad_every`` the retry is bad too (fallback).
 
-Every request is logged (``log``: key = sha256 of the request's messages, action, status), so a
-test can check that no answered request came twice. Runs in a thread of the test process
-(``start()``/``stop()``, or as a context manager), or standalone: ``python fake_openai.py PORT``.
+Every request is logged (``log``: key = sha256 of the request's messages, action, status, the
+``Authorization`` header), so a test can check that no answered request came twice and what
+authentication came. Runs in a thread of the test process (``start()``/``stop()``, or as a
+context manager), or standalone: ``python fake_openai.py PORT``.
 
 The module also holds the build helpers the rewrite tests and the benchmark share (a tiny
 sources tree, its recipe, ``lawset build`` with the rewrite options).
@@ -196,7 +197,14 @@ class FakeOpenAI:
                 time.sleep(self.delay_s)
             h._send(200, json.dumps(self._completion(req, action), ensure_ascii=False))
         with self.lock:
-            self.log.append({"key": key, "action": action, "status": status})
+            self.log.append(
+                {
+                    "key": key,
+                    "action": action,
+                    "status": status,
+                    "auth": h.headers.get("Authorization"),
+                }
+            )
 
     def _completion(self, req: dict[str, Any], action: str) -> dict[str, Any]:
         messages = req.get("messages") or []

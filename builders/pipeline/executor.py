@@ -406,6 +406,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
             opts.ray_address or recipe.execution.ray_address,
             opts.workers,
             recipe.execution.workers,
+            _rewrite_env(recipe),
         )
         # shards in flight on the whole cluster: steps with a global budget divide by it
         workers = ray_session.workers
@@ -454,7 +455,11 @@ def build(opts: BuildOptions) -> dict[str, Any]:
         ) as pool:
             futures = {pool.submit(run_shard, s): s for s in specs}
             for fut in as_completed(futures):
-                fut.result()
+                try:
+                    fut.result()
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)  # queued shards: not started
+                    raise
                 bar.update(len(futures[fut]["units"]))
     bar.close()
     t_shards = time.monotonic() - t1
@@ -531,6 +536,18 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     if not opts.keep_work:
         shutil.rmtree(work)
     return summary
+
+
+def _rewrite_env(recipe: Recipe) -> dict[str, str]:
+    """The environment variables the rewrite step reads (its API key, URL credentials), for
+    workers that do not inherit this process's environment (a remote Ray cluster)."""
+    from ..rewrite.client import USERINFO_ENV
+
+    names = {USERINFO_ENV}
+    for s in recipe.steps:
+        if s.name == "rewrite":
+            names.add(getattr(s.build().params, "api_key_env", "OPENAI_API_KEY"))
+    return {n: os.environ[n] for n in sorted(names) if n in os.environ}
 
 
 def _up_to_date(out: Path) -> dict[str, Any]:

@@ -90,7 +90,13 @@ class RaySession:
     """Ray for one build: joins ``address`` or starts a private local Ray; ``workers`` is the
     number of shards (and dedup tasks) in flight."""
 
-    def __init__(self, address: str | None, workers: int | None, default_workers: int) -> None:
+    def __init__(
+        self,
+        address: str | None,
+        workers: int | None,
+        default_workers: int,
+        env_vars: dict[str, str] | None = None,
+    ) -> None:
         host = (address or "").rsplit(":", 1)[0].strip("[]")
         if address and "RAY_AUTH_MODE" not in os.environ and _token_available():
             # Ray turns token authentication on by itself only for address=auto; a cluster
@@ -102,7 +108,14 @@ class RaySession:
         if not ray.is_initialized():
             if address:
                 try:
-                    ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
+                    ray.init(
+                        address=address,
+                        logging_level=logging.WARNING,
+                        log_to_driver=True,
+                        # remote workers do not inherit this process's environment: the rewrite
+                        # server's key and credentials travel in the job's runtime env
+                        runtime_env={"env_vars": env_vars} if env_vars else None,
+                    )
                 except (ConnectionError, RuntimeError, ValueError) as exc:
                     raise BuildError(
                         f"--ray-address {address}: cannot connect to a Ray cluster there ({exc}); "

@@ -21,24 +21,122 @@ whatever it holds; empty choices, refusals, truncated or malformed JSON are judg
 The per-run figures (requests, cache hits, retries, failures by kind, tokens, wall time) vary
 between runs and are kept out of ``reports/stats.json``: :class:`ClientReport` goes to
 ``<out>/.lawset-work/rewrite_client/`` and :func:`aggregate_client_reports` sums the files.
+
+Server URLs: :func:`base_url_problem` says why a ``base_url`` is unusable (not http(s), no host).
+Credentials in a URL (``http://user:secret@host/v1``) never reach a file or a message: the
+command line's ``--base-url`` is split by :func:`split_credentials` into the URL without them
+(the one the recipe, the card, the manifest and every message carry) and the ``user:password``
+part, which is kept in the process environment (``LAWSET_REWRITE_USERINFO``, inherited by the
+worker processes, as the API key is) and sent only as the HTTP ``Authorization: Basic`` header,
+which is what the HTTP client did with a URL holding them. :func:`scrub_userinfo` removes
+credentials from any text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import random
 import re
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cache import CachedResponse
 
 RETRYABLE_STATUS = {408, 409, 429}
+#: seconds to wait for a connection (a host that never answers is found down in seconds, not
+#: after ``timeout_s``, which is for the model's answer)
+CONNECT_TIMEOUT_S = 10.0
+
+#: the environment variable holding ``{URL without credentials: "user:password"}`` (JSON)
+USERINFO_ENV = "LAWSET_REWRITE_USERINFO"
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]*@")
+
+
+def scrub_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` part of every URL in it removed."""
+    return _USERINFO.sub(r"\1", text)
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """(the URL without ``user:password@``, the ``user:password`` part or None); raises
+    ValueError for text that is not a URL."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if "@" not in parts.netloc:
+        return text, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=host)), userinfo
+
+
+def public_url(url: str | None) -> str:
+    """The URL (or whatever text was given as one) as it may be shown or recorded: without
+    credentials."""
+    if not url:
+        return ""
+    try:
+        clean = split_credentials(url)[0]
+    except ValueError:
+        clean = url.strip()
+    clean = scrub_userinfo(clean)
+    if "@" in clean and base_url_problem(clean) is not None:
+        clean = "***@" + clean.rsplit("@", 1)[1]  # not a URL: whatever came before '@' is hidden
+    return clean
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a server's API root (None: it can)."""
+    text = url.strip()
+    if not text or any(c.isspace() for c in text):
+        return "is not a URL"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "is not a URL (a bad host or port)"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "is not an http:// or https:// URL"
+    if not parts.hostname:
+        return "names no host"
+    return None
+
+
+def remember_credentials(url: str, userinfo: str) -> None:
+    """Keep ``user:password`` for the server ``url`` (without credentials) in the environment of
+    this process and of the worker processes it starts; never in a file."""
+    try:
+        known = json.loads(os.environ.get(USERINFO_ENV) or "{}")
+    except json.JSONDecodeError:
+        known = {}
+    known[url] = userinfo
+    os.environ[USERINFO_ENV] = json.dumps(known, sort_keys=True)
+
+
+def credentials_for(url: str) -> str | None:
+    """The ``user:password`` given for ``url`` by :func:`remember_credentials`, if any."""
+    try:
+        known = json.loads(os.environ.get(USERINFO_ENV) or "{}")
+    except json.JSONDecodeError:
+        return None
+    value = known.get(url) if isinstance(known, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def basic_auth(userinfo: str) -> str:
+    """The ``Authorization`` header value for ``user:password`` (percent-decoded, as HTTP
+    clients read a URL's credentials)."""
+    user, _, password = userinfo.partition(":")
+    raw = f"{unquote(user)}:{unquote(password)}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 class RewriteOutput(BaseModel):
@@ -65,6 +163,7 @@ class ClientReport:
     model: str = ""
     requests: int = 0  # HTTP requests sent (retries included)
     responses: int = 0  # answers received and cached
+    requests_failed: int = 0  # requests that failed for good (after the retries)
     cache_hits: int = 0
     retries: int = 0
     failures: Counter[str] = field(default_factory=Counter)
@@ -79,6 +178,7 @@ class ClientReport:
             "records": self.records,
             "requests": self.requests,
             "responses": self.responses,
+            "requests_failed": self.requests_failed,
             "cache_hits": self.cache_hits,
             "retries": self.retries,
             "failures": dict(sorted(self.failures.items())),
@@ -114,11 +214,19 @@ class ChatClient:
         json_schema: bool,
         report: ClientReport,
         backoff_s: float = 0.5,
+        userinfo: str | None = None,
     ) -> None:
-        from openai import AsyncOpenAI
+        """``base_url`` carries no credentials; ``userinfo`` (``user:password``), when given, is
+        sent as HTTP basic authentication in place of the API key."""
+        from openai import AsyncOpenAI, Timeout
 
+        headers = {"Authorization": basic_auth(userinfo)} if userinfo else None
         self.client = AsyncOpenAI(
-            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+            base_url=base_url,
+            api_key=api_key,
+            timeout=Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
+            max_retries=0,
+            default_headers=headers,
         )
         self.model = model
         self.sem = asyncio.Semaphore(max(1, concurrency))
@@ -147,6 +255,7 @@ class ChatClient:
                     continue
                 if not retry or attempt >= self.max_retries:
                     self.report.failures[kind] += 1
+                    self.report.requests_failed += 1
                     raise RequestFailed(kind, _short(exc)) from None
                 attempt += 1
                 self.report.retries += 1
@@ -227,8 +336,30 @@ def _retry_after(exc: Any) -> float | None:
     return None
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).replace("\n", " ")[:200]
+def _short(exc: BaseException) -> str:
+    """The error on one line, with its root cause (``Connection error. (connection refused)``),
+    credentials removed."""
+    text = str(exc).replace("\n", " ")[:200]
+    cause = _root_cause(exc)
+    if cause and cause.lower() not in text.lower():
+        text = f"{text} ({cause})"
+    return scrub_userinfo(text)
+
+
+def _root_cause(exc: BaseException) -> str:
+    seen: set[int] = set()
+    found = ""
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, socket.gaierror):
+            return f"host name not found: {cur.strerror or cur}"
+        if isinstance(cur, OSError) and isinstance(cur.errno, int) and cur.errno > 0:
+            return os.strerror(cur.errno).lower()
+        if isinstance(cur, TimeoutError):
+            found = "timed out"
+        cur = cur.__cause__ or cur.__context__
+    return found
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
@@ -283,6 +414,7 @@ def aggregate_client_reports(work_dir: Path) -> dict[str, Any]:
         "records": 0,
         "requests": 0,
         "responses": 0,
+        "requests_failed": 0,
         "cache_hits": 0,
         "retries": 0,
         "failures": Counter(),
@@ -299,7 +431,7 @@ def aggregate_client_reports(work_dir: Path) -> dict[str, Any]:
         total["shard_runs"] += 1
         if r.get("model") and r["model"] not in total["models"]:
             total["models"].append(r["model"])
-        for k in ("records", "requests", "responses", "cache_hits", "retries"):
+        for k in ("records", "requests", "responses", "requests_failed", "cache_hits", "retries"):
             total[k] += int(r.get(k, 0))
         total["tokens_in"] += int(r.get("tokens_in", 0))
         total["tokens_out"] += int(r.get("tokens_out", 0))

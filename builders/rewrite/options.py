@@ -6,6 +6,12 @@ recipe with its ``rewrite`` step set from them (inserted right before ``citation
 recipe has none, so the citations of the final answer are the ones recorded). Options left out
 keep the recipe's values; the API key itself is never an option (only the name of the
 environment variable that holds it).
+
+``--base-url`` must be an http(s) URL with a host (exit 2 otherwise, before any work). Credentials
+in it (``http://user:secret@host/v1``) are taken out: the recipe, and so the manifest's digest,
+the card and every message, carry the URL without them; they are kept in this process's
+environment for the worker processes and sent only as the HTTP basic-authentication header
+(``client.py``). :func:`scrub_userinfo` removes them from any other text (e.g. a command line).
 """
 
 from __future__ import annotations
@@ -17,7 +23,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..recipe import Recipe, RecipeError, StepConfig
+from .client import (
+    base_url_problem,
+    public_url,
+    remember_credentials,
+    scrub_userinfo,
+    split_credentials,
+)
 from .step import Rewrite, RewriteParams, bind_build
+
+__all__ = ["add_build_options", "apply_build_options", "scrub_userinfo"]
 
 _FLAGS = {
     "rewriter": "rewriter",
@@ -42,7 +57,11 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
         help="'openai': rewrite through an OpenAI-compatible server (vLLM, Ollama, transformers "
         "serve, OpenAI); needs --base-url and --model",
     )
-    g.add_argument("--base-url", help="the server's API root, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument(
+        "--base-url",
+        help="the server's API root, e.g. http://127.0.0.1:8000/v1 (credentials in it, "
+        "http://user:password@host/v1, are sent as basic authentication and written nowhere)",
+    )
     g.add_argument("--model", help="model name to request")
     g.add_argument(
         "--concurrency", type=int, help="requests in flight for the whole build (default 8)"
@@ -63,6 +82,18 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 def apply_build_options(args: argparse.Namespace, recipe: Recipe) -> Recipe:
     """The recipe with the command line's rewrite options applied; raises :class:`RecipeError`
     (a usage error naming the option and the fix) for an invalid combination."""
+    url = getattr(args, "base_url", None)
+    if url is not None:
+        problem = base_url_problem(url)
+        if problem is not None:
+            raise RecipeError(
+                f"--base-url {public_url(url)!r} {problem}; give the server's API root, e.g. "
+                "--base-url http://127.0.0.1:8000/v1"
+            )
+        clean, userinfo = split_credentials(url)
+        if userinfo is not None:
+            remember_credentials(clean, userinfo)
+        args.base_url = clean  # only the client ever sees the credentials
     given: dict[str, Any] = {}
     for flag, key in _FLAGS.items():
         value = getattr(args, flag, None)

@@ -28,6 +28,14 @@ the cache filled the same request gets the same stored response, so a rebuild gi
 records; a different model or prompt version gives a different conversation and, rightly, a
 different id. ``group`` never changes, so a rewrite cannot move a record to another split.
 
+A failing server: a request that fails for good (after ``max_retries`` retries) leaves its record
+to ``on_failure`` as ``request_<kind>``, but the build stops (:class:`ExternalServiceError`, exit
+3, naming the server without credentials and the counts) as soon as ``FAIL_FAST`` requests in a
+row failed (a dead server costs seconds, not a build), and at the end of a shard where more than
+``max_failure_rate`` of its requests failed. An answer that fails its checks was answered: it
+never counts as a failed request. In a process pool, a worker that stopped its shard stops the
+shards it runs after it at their first request.
+
 Stats (deterministic given the cache; in ``reports/stats.json``) under the counter group
 ``rewrite``: ``rewritten:<model>``, ``fallback:<reason>``, ``rejected:<reason>``,
 ``check_pass:<check>``/``check_fail:<check>`` per attempt. Client figures that vary between runs
@@ -39,22 +47,34 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import multiprocessing
 import os
 import time
+from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .. import __version__
 from ..citations import find_citations, render
+from ..errors import ExternalServiceError
 from ..pipeline.base import Batch, Context, Record, Step, StepParams, register_step
 from ..schema import content_id
 from .cache import CachedResponse, ResponseCache, request_key
 from .checks import Bounds, Grounding, final_line, related_articles, run_checks
-from .client import ChatClient, ClientReport, RequestFailed, parse_response
+from .client import (
+    ChatClient,
+    ClientReport,
+    RequestFailed,
+    base_url_problem,
+    credentials_for,
+    parse_response,
+    public_url,
+    split_credentials,
+)
 from .prompt import DEFAULT_PROMPT, Prompt, load_prompt
 from .statutes import StatuteTexts, catalog_from_texts
 
@@ -63,6 +83,21 @@ WORK = ".lawset-work"
 MEMO_VERSION = "checks-1"
 CACHE_SUBDIR = Path(".lawset-cache") / "rewrite"
 REPORT_SUBDIR = "rewrite_client"
+#: a server that answers none of this many requests in a row (each after its retries) is down
+FAIL_FAST = 8
+
+#: In a worker process of a process pool: (server, output folder) -> why the build stops, so that
+#: the shards this worker runs after it do not wait on a server already found down.
+_STOPPED: dict[tuple[str, str], str] = {}
+
+_FAILURE_WORDS = {
+    "timeout": "no answer within timeout_s",
+    "connection": "connection failed",
+    "rate_limited": "HTTP 429",
+    "server_error": "HTTP 5xx",
+    "bad_response": "unreadable answer",
+    "http_4xx": "HTTP 4xx",
+}
 
 DEFAULT_TASKS = [
     "article_prediction",
@@ -109,6 +144,14 @@ class RewriteParams(StepParams):
     max_retries: int = Field(
         4, ge=0, description="retries of a request after a timeout, 429, 5xx or dropped connection"
     )
+    max_failure_rate: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="the build stops (exit 3) when more than this share of a shard's requests "
+        "failed for good (after the retries); an answer that fails its checks is not a failed "
+        f"request. A server that answers none of {FAIL_FAST} requests in a row stops it anyway",
+    )
     temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature")
     max_tokens: int = Field(1024, ge=16, description="most tokens a rewrite may have")
     on_failure: Literal["fallback", "reject"] = Field(
@@ -139,6 +182,26 @@ class RewriteParams(StepParams):
     max_article_chars: int = Field(
         1500, ge=50, description="an article longer than this is shown cut (…)"
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = base_url_problem(value)
+        if problem is not None:
+            raise ValueError(
+                f"base_url {public_url(value)!r} {problem}; give the server's API root, e.g. "
+                "http://127.0.0.1:8000/v1"
+            )
+        if split_credentials(value)[1] is not None:
+            raise ValueError(
+                f"base_url {public_url(value)!r} holds credentials (user:password@), and a "
+                "recipe is recorded with the release: give them on the command line (lawset "
+                "build --base-url URL keeps them out of every file) or the API key through "
+                "api_key_env"
+            )
+        return value.strip()
 
     @model_validator(mode="after")
     def _server_named(self) -> RewriteParams:
@@ -226,6 +289,7 @@ class Rewrite(Step):
                 engine.write_report()
                 if out:
                     yield out
+            engine.check_failure_rate()
         finally:
             engine.close()
 
@@ -317,6 +381,12 @@ class _Engine:
             sort_keys=True,
         )
         self.report = ClientReport(model=params.model or "")
+        #: the server as every message names it (no credentials)
+        self.server = public_url(params.base_url)
+        self._answered = 0  # requests of this shard answered (whatever the answer holds)
+        self._failed: Counter[str] = Counter()  # ... failed for good, by kind
+        self._last_failure = ""
+        self._streak = 0  # requests failed for good since the last answer
         self.concurrency = max(1, params.concurrency // max(1, ctx.workers))
         self.loop = asyncio.new_event_loop()
         self.client: ChatClient | None = None
@@ -489,9 +559,14 @@ class _Engine:
         return h.hexdigest()
 
     async def _drive(self, waiting: list[tuple[int, Flow, str, list]], outcomes: list) -> None:
+        stopped = _STOPPED.get((self.server, str(self.ctx.out)))
+        if stopped is not None:
+            raise ExternalServiceError(stopped)
         if self.client is None:
+            base_url = self.p.base_url or ""
             self.client = ChatClient(
-                base_url=self.p.base_url or "",
+                base_url=base_url,
+                userinfo=credentials_for(base_url),
                 api_key=os.environ.get(self.p.api_key_env) or "EMPTY",
                 model=self.p.model or "",
                 concurrency=self.concurrency,
@@ -502,7 +577,14 @@ class _Engine:
                 json_schema=self.p.json_schema,
                 report=self.report,
             )
-        await asyncio.gather(*(self._drive_one(*w, outcomes) for w in waiting))
+        tasks = [asyncio.ensure_future(self._drive_one(*w, outcomes)) for w in waiting]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:  # the build stops: the requests still in flight are dropped
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     async def _drive_one(
         self, i: int, flow: Flow, key: str, msgs: list[dict[str, str]], outcomes: list
@@ -521,16 +603,62 @@ class _Engine:
                     resp = await self.client.complete(key, msgs)
                     self.cache.put(resp, self.p.model or "", self.prompt.version)
                     self._fresh.add(key)
+                    self._answered += 1
+                    self._streak = 0
                 except RequestFailed as exc:
                     resp = exc
+                    self._failed[exc.kind] += 1
+                    self._last_failure = exc.detail
+                    self._streak += 1
                 finally:
                     del self._inflight[key]
                 fut.set_result(resp)
+                if self._streak >= FAIL_FAST:
+                    self._stop(f"none of the last {FAIL_FAST} was answered")
             try:
                 key, msgs = flow.send(resp)
             except StopIteration as stop:
                 outcomes[i] = stop.value
                 return
+
+    # -- a server that fails ------------------------------------------------------------------
+    def check_failure_rate(self) -> None:
+        """At the end of the shard: stop the build when more than ``max_failure_rate`` of its
+        requests failed for good."""
+        failed = sum(self._failed.values())
+        if failed and failed > self.p.max_failure_rate * (failed + self._answered):
+            self._stop(
+                f"that is more than the rewrite step's max_failure_rate "
+                f"({self.p.max_failure_rate:.0%})"
+            )
+
+    def _stop(self, why: str) -> None:
+        """Raise :class:`ExternalServiceError`: the server, the counts and what to do."""
+        failed = sum(self._failed.values())
+        kinds = ", ".join(
+            f"{n} {_FAILURE_WORDS.get(k, k)}" for k, n in sorted(self._failed.items())
+        )
+        last = f"; last error: {self._last_failure}" if self._last_failure else ""
+        if self._answered == 0:
+            fix = (
+                "check that the server runs and answers at that URL, that --model names a model "
+                "it serves, and that it accepts the API key (--api-key-env) or the URL's "
+                "credentials"
+            )
+        else:
+            fix = (
+                "check the server (its log, its load; a lower --concurrency), or raise the "
+                "rewrite step's max_failure_rate in the recipe"
+            )
+        msg = (
+            f"rewrite server {self.server}: {self._answered} of {failed + self._answered} "
+            f"requests answered ({failed} failed after up to {self.p.max_retries} retries: "
+            f"{kinds}{last}); {why}, so the build stops: {fix}, then run the same command again "
+            "(answered requests are cached: the build resumes)"
+        )
+        if multiprocessing.parent_process() is not None:  # a pool worker: its next shards too
+            _STOPPED[(self.server, str(self.ctx.out))] = msg
+        raise ExternalServiceError(msg)
 
     # -- report and shutdown ---------------------------------------------------------------
     def write_report(self) -> None:
