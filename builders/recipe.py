@@ -10,11 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .errors import UsageError
 from .pipeline.base import STEPS, Step
@@ -31,9 +40,52 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: the longest statute article an adapter keeps by default (characters of its text). The longest
+#: real one in LawRefBook is 2,756 (飞行基本规则 第四十三条); a file whose line breaks were lost
+#: makes one article of the whole law, which this keeps out of the index and the release.
+MAX_ARTICLE_CHARS = 20_000
+#: source keys left out of dumps (and so of the recipe digest) while at their default: a recipe
+#: that does not set them describes the same build as before the keys existed.
+_DUMPED_IF_SET = ("max_article_chars",)
+
+
+def source_path_error(path: str) -> str | None:
+    """Why a recipe source ``path`` cannot be confined to ``--sources`` (absolute, ``~``, or with
+    a ``..`` part), as words that follow the quoted path; None for a plain relative path."""
+    if PurePosixPath(path).is_absolute() or path.startswith("~"):
+        return (
+            "is not relative to --sources; write the folder relative to --sources "
+            "(e.g. laws/LawRefBook-Laws)"
+        )
+    if ".." in PurePosixPath(path).parts:
+        return (
+            "has a '..' part, which reads outside --sources; write the folder relative to "
+            "--sources without '..' (or point --sources at a folder that holds it)"
+        )
+    return None
+
+
+def resolve_source_path(sources_root: Path, name: str, cfg_path: str) -> Path:
+    """The folder of source ``name`` (recipe key ``sources.<name>.path``) under ``sources_root``,
+    symlinks resolved; :class:`RecipeError` (exit 2) when it is absolute, has a ``..`` part, or
+    leads (through a symlink) outside ``sources_root``. The folder need not exist."""
+    why = source_path_error(cfg_path)
+    if why is not None:
+        raise RecipeError(f"sources.{name}.path: {cfg_path!r} {why}")
+    root = Path(sources_root).resolve()
+    target = (root / cfg_path).resolve()
+    if not target.is_relative_to(root):
+        raise RecipeError(
+            f"sources.{name}.path: {cfg_path!r} leads to {target}, outside --sources {root} "
+            "(through a symbolic link); copy the source under --sources, or point --sources at a "
+            "folder that holds it"
+        )
+    return target
+
+
 class SourceConfig(_Strict):
     adapter: str = Field(description="source adapter, e.g. lawrefbook")
-    path: str = Field(description="folder relative to --sources")
+    path: str = Field(description="folder relative to --sources (no '..', not absolute)")
     category: Literal["laws", "cases", "exam", "qa", "general"]
     license: str
     upstream: str = ""
@@ -52,6 +104,27 @@ class SourceConfig(_Strict):
     real_names: bool = Field(
         False, description="the source holds real names of natural persons: mask them (张三 → 张某)"
     )
+    optional: bool = Field(
+        False,
+        # whether a build may go on without the source changes nothing it writes: not digested
+        exclude=True,
+        description="the build may go on when the source has no input (a missing or empty "
+        "folder is then reported in the rejects); false: that stops the build (exit 2)",
+    )
+    max_article_chars: int = Field(
+        MAX_ARTICLE_CHARS,
+        ge=1,
+        description="statute adapters: an article whose text is longer is rejected "
+        "(article_too_long), the rest of its law kept",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _inside_sources(cls, path: str) -> str:
+        why = source_path_error(path)
+        if why is not None:
+            raise ValueError(f"{path!r} {why}")
+        return path
 
     @model_validator(mode="after")
     def _known_adapter(self) -> SourceConfig:
@@ -59,7 +132,20 @@ class SourceConfig(_Strict):
 
         if self.adapter not in ADAPTERS:
             raise ValueError(f"unknown adapter {self.adapter!r}; known: {sorted(ADAPTERS)}")
+        if "max_article_chars" in self.model_fields_set and not ADAPTERS[self.adapter].statutes:
+            raise ValueError(
+                f"max_article_chars: only statute adapters have articles, not {self.adapter!r}; "
+                "remove the key"
+            )
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in _DUMPED_IF_SET:
+            if key in data and data[key] == type(self).model_fields[key].default:
+                del data[key]
+        return data
 
 
 class StepConfig(_Strict):

@@ -10,9 +10,13 @@ from conftest import read_jsonl, run_lawset
 from datasets import load_dataset
 
 
-def test_build_writes_hub_layout_that_load_dataset_reads(sources: Path, tmp_path: Path) -> None:
+def test_build_writes_hub_layout_that_load_dataset_reads(
+    sources: Path, tmp_path: Path, laws_recipe: Path
+) -> None:
     out = tmp_path / "out"
-    proc = run_lawset("build", "--sources", sources, "--out", out, "--only", "laws")
+    proc = run_lawset(
+        "build", "--sources", sources, "--out", out, "--only", "laws", "--recipe", laws_recipe
+    )
     assert f"release candidate written to {out}/" in proc.stdout
 
     stage1 = load_dataset(str(out), "stage1")
@@ -193,10 +197,13 @@ def test_refuses_a_non_empty_foreign_output_folder(sources: Path, tmp_path: Path
     assert (out / "precious.txt").read_text() == "keep me"
 
 
-def test_limit_takes_a_deterministic_sample(sources: Path, tmp_path: Path) -> None:
+def test_limit_takes_a_deterministic_sample(
+    sources: Path, tmp_path: Path, laws_recipe: Path
+) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    run_lawset("build", "--sources", sources, "--out", a, "--limit", "1", "--only", "laws")
-    run_lawset("build", "--sources", sources, "--out", b, "--limit", "1", "--only", "laws")
+    r = ("--recipe", laws_recipe)
+    run_lawset("build", "--sources", sources, "--out", a, "--limit", "1", "--only", "laws", *r)
+    run_lawset("build", "--sources", sources, "--out", b, "--limit", "1", "--only", "laws", *r)
     statutes = load_dataset(str(a), "statutes", split="train")
     assert len({r["source_file"] for r in statutes}) == 1
     assert (a / "manifest.json").read_bytes() == (b / "manifest.json").read_bytes()
@@ -208,7 +215,9 @@ def test_help_lists_the_build_options() -> None:
         assert flag in proc.stdout
 
 
-def test_a_second_build_into_a_busy_folder_is_refused(sources: Path, tmp_path: Path) -> None:
+def test_a_second_build_into_a_busy_folder_is_refused(
+    sources: Path, tmp_path: Path, laws_recipe: Path
+) -> None:
     import fcntl
 
     out = tmp_path / "o"
@@ -218,12 +227,16 @@ def test_a_second_build_into_a_busy_folder_is_refused(sources: Path, tmp_path: P
         proc = run_lawset("build", "--sources", sources, "--out", out, check=False)
     assert proc.returncode == 2
     assert "another lawset build is writing there" in proc.stderr
-    run_lawset("build", "--sources", sources, "--out", out, "--only", "laws")  # free again
+    run_lawset("build", "--sources", sources, "--out", out, "--recipe", laws_recipe)  # free again
 
 
-def test_missing_benchmarks_folder_is_a_clear_error(sources: Path, tmp_path: Path) -> None:
+def test_missing_benchmarks_folder_is_a_clear_error(
+    sources: Path, tmp_path: Path, laws_recipe: Path
+) -> None:
     proc = run_lawset(
         "build",
+        "--recipe",
+        laws_recipe,
         "--sources",
         sources,
         "--out",
@@ -240,12 +253,12 @@ def test_missing_benchmarks_folder_is_a_clear_error(sources: Path, tmp_path: Pat
 
 
 def test_indexes_are_cached_between_builds_without_changing_a_byte(
-    sources: Path, tmp_path: Path
+    sources: Path, tmp_path: Path, laws_recipe: Path
 ) -> None:
     """The statute catalog and the decontamination index are built once and reused by the next
     build of the same sources; a cached build writes the same files as an uncached one."""
     cache = {"LAWSET_CACHE_DIR": str(tmp_path / "cache")}
-    args = ("--sources", sources, "--no-progress")
+    args = ("--sources", sources, "--recipe", laws_recipe, "--no-progress")
     run_lawset("build", "--out", tmp_path / "a", *args, env=cache)
     run_lawset("build", "--out", tmp_path / "b", *args, env=cache)
     run_lawset("build", "--out", tmp_path / "c", *args, env={"LAWSET_CACHE_DIR": "off"})

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_lawset
 
-BUILD = ("build", "--sources", "raw", "--only", "laws", "--no-progress")
+#: the default recipe with only its statute source (conftest's laws_recipe), as the tree holds
+BUILD = ("build", "--sources", "raw", "--recipe", "laws-only.yaml", "--no-progress")
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -25,7 +26,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture()
-def built(sources: Path) -> Path:
+def built(sources: Path, laws_recipe: Path) -> Path:
     """The working folder (tmp_path): raw/ and benchmarks/ from the `sources` fixture and a
     finished build in out/candidate, made with relative paths."""
     work = sources.parent
@@ -79,7 +80,7 @@ def test_a_changed_build_starts_over_and_deletes_only_its_own_files(built: Path)
 
 
 def test_a_folder_holding_a_release_it_did_not_build_is_refused(
-    sources: Path, tmp_path: Path
+    sources: Path, tmp_path: Path, laws_recipe: Path
 ) -> None:
     """A released data repository (manifest.json, data/, README.md, .git) is not a build folder."""
     repo = tmp_path / "lawset-data"
@@ -114,7 +115,7 @@ def _mount(*args: str) -> None:
         pytest.skip(f"cannot mount here: {proc.stderr.strip()}")
 
 
-def test_a_read_only_output_folder_is_one_line_and_exit_2(sources: Path) -> None:
+def test_a_read_only_output_folder_is_one_line_and_exit_2(sources: Path, laws_recipe: Path) -> None:
     work = sources.parent
     ro = work / "ro"
     ro.mkdir()
@@ -129,7 +130,9 @@ def test_a_read_only_output_folder_is_one_line_and_exit_2(sources: Path) -> None
     assert "ro/candidate" in line and "read-only" in line
 
 
-def test_a_full_disk_is_one_line_exit_2_and_the_rerun_resumes(sources: Path) -> None:
+def test_a_full_disk_is_one_line_exit_2_and_the_rerun_resumes(
+    sources: Path, laws_recipe: Path
+) -> None:
     work = sources.parent
     small = work / "small"
     small.mkdir()

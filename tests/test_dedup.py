@@ -104,9 +104,11 @@ def test_eval_index_round_trips_and_paraphrases_are_caught(tmp_path: Path) -> No
 
 
 @pytest.fixture()
-def small_release(sources: Path, tmp_path: Path) -> Path:
+def small_release(sources: Path, tmp_path: Path, laws_recipe: Path) -> Path:
     out = tmp_path / "release"
-    run_lawset("build", "--sources", sources, "--out", out, "--only", "laws", "--no-progress")
+    run_lawset(
+        "build", "--sources", sources, "--out", out, "--recipe", laws_recipe, "--no-progress"
+    )
     return out
 
 

@@ -29,9 +29,9 @@ from tqdm import tqdm
 
 from .. import __version__, console
 from ..errors import UsageError
-from ..recipe import CATEGORIES, Recipe, RecipeError
+from ..recipe import CATEGORIES, Recipe, RecipeError, resolve_source_path
 from ..schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
-from ..sources import ADAPTERS, Problem
+from ..sources import ADAPTERS, Problem, check_source_plan
 from .base import Batch, Context, Record
 from .dedup_phase import FEATURES, FeatureWriter, find_duplicates, near_config
 from .outdir import OutputFolder
@@ -124,12 +124,15 @@ def make_plan(opts: BuildOptions) -> BuildPlan:
     for name in sorted(recipe.sources):
         cfg = recipe.sources[name]
         adapter = ADAPTERS[cfg.adapter]()
+        root = resolve_source_path(opts.sources, name, cfg.path)  # confined to --sources
         if name not in selected:
             if adapter.statutes and uses_catalog(recipe):  # citations are checked against it
-                sp = adapter.plan(name, cfg, opts.sources / cfg.path, None)
+                sp = adapter.plan(name, cfg, root, None)
+                check_source_plan(name, cfg, root, sp)
                 prints.append([name, "catalog", sp.fingerprint])
             continue
-        sp = adapter.plan(name, cfg, opts.sources / cfg.path, opts.limit)
+        sp = adapter.plan(name, cfg, root, opts.limit)
+        check_source_plan(name, cfg, root, sp)
         units += [(name, u) for u in sp.units]
         problems += sp.problems
         prints.append([name, sp.fingerprint])
@@ -266,12 +269,16 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
         for sink, schema in SINKS.items()
     }
 
+    records_read: dict[str, int] = {name: 0 for name, _ in spec["units"]}
+
     def source_records() -> Iterator[Record]:
         for name, unit in spec["units"]:
             cfg = recipe.sources[name]
             adapter = ADAPTERS[cfg.adapter]()
             root = Path(spec["sources"]) / cfg.path
-            yield from adapter.read(name, cfg, root, unit, ctx)
+            for r in adapter.read(name, cfg, root, unit, ctx):
+                records_read[name] += 1
+                yield r
 
     held_out_groups: set[str] = set()
     features = FeatureWriter(folder / FEATURES, recipe)
@@ -309,6 +316,8 @@ def run_shard(spec: dict[str, Any]) -> dict[str, Any]:
         "stats": ctx.stats.to_dict(),
         "runs": {sink: [p.name for p in w.paths] for sink, w in writers.items()},
         "rows": {sink: w.rows for sink, w in writers.items()},
+        # kept out of stats (which stay byte-identical): a source that yields nothing is an error
+        "records_read": records_read,
     }
     tmp = Path(spec["marker"] + ".tmp")
     tmp.write_text(json.dumps(marker, ensure_ascii=False, sort_keys=True), encoding="utf-8")
@@ -331,6 +340,8 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     t0 = time.monotonic()
     folder = OutputFolder(opts.out)
     folder.check()
+    if (opts.out / WORK / "lock").exists():  # a build may be writing there: refuse before work
+        _lock(opts.out / WORK, opts.out).close()
     if (opts.executor or opts.recipe.execution.executor) not in ("local", "ray"):
         raise BuildError(f"--executor {opts.executor}: use local or ray")
     if opts.ray_address and (opts.executor or opts.recipe.execution.executor) != "ray":
@@ -466,6 +477,7 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     markers = [
         json.loads((work / "markers" / f"{i:05d}.json").read_text("utf-8")) for i in range(n_shards)
     ]
+    _check_records_read(plan, markers, opts)
     t2 = time.monotonic()
     shard_dirs = [work / "shards" / f"{i:05d}" for i in range(n_shards)]
     with console.phase("dedup (exact and near duplicates across all sources)"):
@@ -536,6 +548,30 @@ def build(opts: BuildOptions) -> dict[str, Any]:
     if not opts.keep_work:
         shutil.rmtree(work)
     return summary
+
+
+def _check_records_read(plan: BuildPlan, markers: list[dict[str, Any]], opts: BuildOptions) -> None:
+    """A source that yielded no record at all (every file rejected, or files of another format)
+    stops the build (exit 2) unless the recipe marks it optional; a ``--limit`` sample may
+    legitimately read nothing from a source and is not checked."""
+    if opts.limit is not None or any("records_read" not in m for m in markers):
+        return
+    read: dict[str, int] = {}
+    for m in markers:
+        for name, n in m["records_read"].items():
+            read[name] = read.get(name, 0) + n
+    empty = [
+        n for n in sorted(plan.sources) if not read.get(n) and not opts.recipe.sources[n].optional
+    ]
+    if empty:
+        cfg = opts.recipe.sources[empty[0]]
+        raise BuildError(
+            f"source {empty[0]} ({cfg.adapter}, folder {cfg.path} under --sources) yielded no "
+            f"record{' (nor did ' + ', '.join(empty[1:]) + ')' if empty[1:] else ''}: every "
+            "file was rejected or holds another format; the reasons are in "
+            f"{opts.out}/{WORK}/shards/*/rejects.jsonl (step read). Fix the files or "
+            "sources.<name>.path, or mark the source `optional: true` in the recipe"
+        )
 
 
 def _rewrite_env(recipe: Recipe) -> dict[str, str]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import UsageError
+
 if TYPE_CHECKING:
     from ..pipeline.base import Context, Record
     from ..recipe import SourceConfig
@@ -105,18 +107,43 @@ class _Adapters(dict):
 ADAPTERS: dict[str, type[SourceAdapter]] = _Adapters()
 
 
+class EmptySourceError(UsageError):
+    """A source of the recipe with nothing to read (exit 2) that the recipe does not mark
+    ``optional: true``."""
+
+
+def check_source_plan(name: str, cfg: SourceConfig, root: Path, plan: SourcePlan) -> None:
+    """Raise :class:`EmptySourceError` when source ``name`` (folder ``root``) has no work unit
+    (no folder, no matching file, every file unusable, a statute folder with no statute) and the
+    recipe does not mark it ``optional: true``. An optional empty source builds as before: its
+    problems go to the rejects."""
+    if plan.units or cfg.optional:
+        return
+    shown = [p.message for p in plan.problems[:3]]
+    if len(plan.problems) > 3:
+        shown.append(f"and {len(plan.problems) - 3} more")
+    found = "; ".join(shown) if shown else "no input file"
+    raise EmptySourceError(
+        f"source {name} ({cfg.adapter}, folder {cfg.path} under --sources: {root}) has nothing "
+        f"to read: {found}. "
+        f"Point sources.{name}.path (or --sources) at the source's folder, or mark the source "
+        "`optional: true` in the recipe to build without it"
+    )
+
+
 def statute_articles(recipe: Any, sources_root: Path) -> Iterator[tuple[dict[str, Any], bool]]:
     """Every article record of the recipe's statute sources (whatever ``--only`` selects), with
     whether its source is in simplified script: what the statute catalog, the decontamination
     index's statute shingles and the rewrite step's text store are each made from."""
     from ..pipeline.base import Context
+    from ..recipe import resolve_source_path
 
     ctx = Context(-1)
     for name, cfg in sorted(recipe.sources.items()):
         adapter = ADAPTERS[cfg.adapter]()
         if not adapter.statutes:
             continue
-        root = sources_root / cfg.path
+        root = resolve_source_path(sources_root, name, cfg.path)
         simplified = cfg.script == "simplified"
         for unit in adapter.plan(name, cfg, root, None).units:
             for rec in adapter.read(name, cfg, root, unit, ctx):

@@ -6,6 +6,11 @@ hashes for resuming, one unit per file, ``--limit``), the common fields of every
 ``source_id``, ``source_file``, ``license``, the held-out policy, which fields to normalize) and the
 error handling: a record that cannot be used raises :class:`RecordError`; it is rejected with its
 reason and the raw record is kept in ``reports/rejects/read.jsonl``, and the build goes on.
+
+Files are read leniently too: in line-based files (JSONL, CSV) a line that is not UTF-8 (a bad
+byte, a file cut inside a character) is one rejected record naming its line and byte offset, and
+the file's other records are kept; an empty or unreadable file is reported (``empty_file``,
+``unreadable``) instead of stopping the build or vanishing.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ PRIVATE = "_"
 
 
 class RecordError(Exception):
-    """One raw record that cannot be used: ``reason`` is a short tag counted in the stats."""
+    """One raw record that cannot be used: ``reason`` is a short tag counted in the stats;
+    ``offset``, where known, the byte offset in the file of what is wrong (kept in the reject)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, offset: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.offset = offset
 
 
 class FileError(Exception):
@@ -64,25 +71,89 @@ def text_of(obj: dict[str, Any], key: str) -> str:
     return value.strip()
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+BOM = b"\xef\xbb\xbf"
+#: what surrogateescape decodes an undecodable byte to
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def is_blank(data: bytes) -> bool:
+    """True for a file of 0 bytes or only whitespace (a BOM aside): nothing to read in it."""
+    data = data.removeprefix(BOM)
+    return not data[:4096].strip() and not data.strip()
+
+
+def unreadable(rel: str, exc: OSError) -> FileError:
+    """The :class:`FileError` (``unreadable``) of a source file the OS would not let us read."""
+    what = exc.strerror or type(exc).__name__
+    other = Path(exc.filename).name if exc.filename is not None else ""
+    about = "" if not other or other == Path(rel).name else f" ({other} beside it)"
+    return FileError(
+        "unreadable",
+        f"cannot be read{about}: {what}; check that it exists and is readable (chmod a+r), or "
+        "remove it from the source folder",
+    )
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    if exc.reason == "unexpected end of data":
+        return (
+            "cut inside a UTF-8 character (a truncated download or copy?); re-fetch the file "
+            "from the source"
+        )
+    return (
+        f"not UTF-8 ({exc.reason}); re-encode the file as UTF-8 (e.g. iconv -f GBK -t UTF-8, "
+        "after checking its encoding) or fix the byte"
+    )
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
 
 
 def read_text(path: Path) -> str:
+    """A whole file as text (a BOM removed); :class:`FileError` ``not_utf8`` names the first bad
+    byte's offset and line. For whole-file formats (JSON documents, one-record text files)."""
+    data = path.read_bytes()
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileError(
-            "not_utf8", f"not UTF-8 ({exc.reason} at byte {exc.start}); re-encode it as UTF-8"
+            "not_utf8", f"line {_line_at(data, exc.start)}, byte {exc.start}: {_not_utf8(exc)}"
         ) from None
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    """(``line N``, object) per non-blank line; a bad line yields a :class:`RecordError`.
+def iter_lines(path: Path) -> Iterator[tuple[int, str | RecordError]]:
+    """(line number, text) per line of a file, split on ``\\n`` only (U+2028 inside a JSON string,
+    as in COIG-CQIA xhs, is not a line break), a leading BOM removed.
 
-    Lines are split on ``\\n`` only: U+2028 inside strings (COIG-CQIA xhs) is not a line break.
+    Lines are decoded one by one: a line that is not UTF-8 comes as a :class:`RecordError`
+    (``not_utf8``) naming its line and byte offset, and every other line is kept.
     """
-    for n, line in enumerate(read_text(path).split("\n"), start=1):
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    else:
+        yield from enumerate(text.split("\n"), start=1)
+        return
+    offset = len(BOM) if data.startswith(BOM) else 0
+    for n, raw in enumerate(data[offset:].split(b"\n"), start=1):
+        try:
+            yield n, raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            at = offset + exc.start
+            yield n, RecordError("not_utf8", f"line {n}, byte {at}: {_not_utf8(exc)}", at)
+        offset += len(raw) + 1
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[str, Any]]:
+    """(``line N``, object) per non-blank line; a bad line (not JSON, not UTF-8) yields a
+    :class:`RecordError` and the other lines are kept (see :func:`iter_lines`)."""
+    for n, line in iter_lines(path):
+        if isinstance(line, RecordError):
+            yield f"line {n}", line
+            continue
         if not line.strip():
             continue
         try:
@@ -111,14 +182,51 @@ def load_json(path: Path) -> tuple[Any, bool]:
 
 
 def iter_csv(path: Path) -> Iterator[tuple[str, Any]]:
-    """(``row N``, dict) per data row; a row with the wrong number of columns is an error."""
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    """(``row N``, dict) per data row; a row with the wrong number of columns is an error, and so
+    is a row holding bytes that are not UTF-8 (named by line and byte offset; the other rows are
+    kept). A header that is not UTF-8 makes the whole file unusable."""
+    data = path.read_bytes()
+    start = len(BOM) if data.startswith(BOM) else 0
+    bad: list[int] = []  # file offsets of the undecodable bytes, in order
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data[start:].decode("utf-8", "surrogateescape")
+        at = start
+        prev = 0
+        for m in _ESCAPED.finditer(text):
+            at += len(text[prev : m.start()].encode("utf-8", "surrogateescape"))
+            prev = m.start()
+            bad.append(at)
+    used = 0  # undecodable bytes met so far (each is one escaped character of the text)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise FileError("empty_file", "empty CSV file (no header)") from None
+    if bad and any(_ESCAPED.search(h) for h in header):
+        at = bad[0]
+        raise FileError(
+            "not_utf8",
+            f"header row, line {_line_at(data, at)}, byte {at}: not UTF-8; re-encode the file "
+            "as UTF-8 (e.g. iconv -f GBK -t UTF-8, after checking its encoding)",
+        )
     for n, row in enumerate(reader, start=2):
         if not row:
+            continue
+        escaped = sum(len(_ESCAPED.findall(cell)) for cell in row) if bad else 0
+        if escaped:
+            at = bad[min(used, len(bad) - 1)]
+            used += escaped
+            yield (
+                f"row {n}",
+                RecordError(
+                    "not_utf8",
+                    f"row {n}, line {_line_at(data, at)}, byte {at}: not UTF-8; re-encode the "
+                    "file as UTF-8 (or fix the byte); the other rows are kept",
+                    at,
+                ),
+            )
             continue
         if len(row) != len(header):
             yield (
@@ -153,9 +261,15 @@ class FileAdapter(SourceAdapter):
     text_fields: ClassVar[tuple[str, ...]] = ()
 
     def files(self, root: Path) -> list[str]:
+        """Files matching ``patterns``, as sorted relative paths; a symbolic link counts even
+        when its target is gone (it is then reported as unreadable, not silently passed over)."""
         found: set[str] = set()
         for pattern in self.patterns:
-            found.update(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
+            found.update(
+                p.relative_to(root).as_posix()
+                for p in root.glob(pattern)
+                if p.is_file() or p.is_symlink()
+            )
         return sorted(found)
 
     def plan(self, source: str, cfg: SourceConfig, root: Path, limit: int | None) -> SourcePlan:
@@ -178,6 +292,26 @@ class FileAdapter(SourceAdapter):
                 reason, message = skipped
                 plan.problems.append(Problem(source, rel, reason, f"{rel}: {message}"))
                 continue
+            try:
+                data = (root / rel).read_bytes()
+            except OSError as exc:
+                err = unreadable(rel, exc)
+                plan.problems.append(Problem(source, rel, err.reason, f"{rel}: {err}"))
+                plan.fingerprint.append(f"{rel}:unusable:{err.reason}")
+                continue
+            if is_blank(data):
+                plan.problems.append(
+                    Problem(
+                        source,
+                        rel,
+                        "empty_file",
+                        f"{rel}: file is empty ({len(data)} bytes, no text); re-fetch it from "
+                        "the source or remove it",
+                    )
+                )
+                plan.fingerprint.append(f"{rel}:unusable:empty_file")
+                continue
+            plan.fingerprint.append(f"{rel}:{hashlib.sha256(data).hexdigest()}")
             files.append(rel)
         if not files:
             plan.problems.append(
@@ -191,7 +325,6 @@ class FileAdapter(SourceAdapter):
             )
         take = None if limit is None else max(1, limit // max(1, len(files)))
         for rel in files:
-            plan.fingerprint.append(f"{rel}:{sha256_of(root / rel)}")
             plan.units.append({"key": rel, "file": rel, "take": take})
         plan.counters = {"files": len(files)}
         return plan
@@ -234,6 +367,7 @@ class FileAdapter(SourceAdapter):
                         file=rel,
                         where=where,
                         message=f"{rel}: {raw}",
+                        **({} if raw.offset is None else {"byte": raw.offset}),
                     )
                     continue
                 try:
@@ -257,3 +391,6 @@ class FileAdapter(SourceAdapter):
                     yield {**common, **rec}
         except FileError as exc:
             ctx.problem(source, rel, exc.reason, f"{rel}: {exc}")
+        except OSError as exc:  # unreadable since the plan was made, or a file read beside it
+            err = unreadable(rel, exc)
+            ctx.problem(source, rel, err.reason, f"{rel}: {err}")

@@ -175,8 +175,11 @@ class LawCrimeAdapter(FileAdapter):
         plan = SourcePlan(units=[], problems=per_file.problems, fingerprint=per_file.fingerprint)
         first: dict[str, str] = {}
         files: list[str] = []
+        usable = {u["file"] for u in per_file.units}  # not empty, not unreadable
         for entry in per_file.fingerprint:  # "rel:sha256", in sorted path order
             rel, digest = entry.rsplit(":", 1)
+            if rel not in usable:
+                continue
             if digest in first:
                 plan.problems.append(
                     Problem(

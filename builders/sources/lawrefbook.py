@@ -1,8 +1,10 @@
 """Adapter for LawRefBook/Laws: Markdown statutes, one file per law or version.
 
-Plan: read every file once (hash, header), report unusable files, collapse byte-identical
-duplicates, group files by law title (all versions and 编 parts of a law form one work unit) and
-mark the latest version of each law. Read: parse a unit's files into article records.
+Plan: read every file once (hash, header), report unusable files (empty, not UTF-8, unreadable,
+no title), collapse byte-identical duplicates, group files by law title (all versions and 编 parts
+of a law form one work unit) and mark the latest version of each law. Read: parse a unit's files
+into article records; an article longer than the source's ``max_article_chars`` (a file whose
+line breaks were lost makes one article of a whole law) is rejected, the rest of its law kept.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..schema import stable_hash
 from . import Problem, SourceAdapter, SourcePlan, register_adapter
+from .common import unreadable
 from .laws import LawSourceError, list_law_files, parse_articles, read_law_file
 
 if TYPE_CHECKING:
@@ -55,6 +58,11 @@ class LawRefBookAdapter(SourceAdapter):
                 plan.problems.append(Problem(source, rel, exc.reason, str(exc)))
                 plan.fingerprint.append(f"{rel}:unusable:{exc.reason}")
                 continue
+            except OSError as exc:
+                err = unreadable(rel, exc)
+                plan.problems.append(Problem(source, rel, err.reason, f"{rel}: {err}"))
+                plan.fingerprint.append(f"{rel}:unusable:{err.reason}")
+                continue
             plan.fingerprint.append(f"{rel}:{law.sha256}")
             if law.category in NOT_STATUTES:
                 plan.problems.append(
@@ -79,6 +87,17 @@ class LawRefBookAdapter(SourceAdapter):
                 continue
             seen[law.sha256] = rel
             files.append(law)
+        if not files and not plan.problems:
+            plan.problems.append(
+                Problem(
+                    source,
+                    cfg.path,
+                    "no_statutes",
+                    f"{cfg.path}: no statute file (*.md) in the folder; is this the "
+                    f"{self.name} source? check the --sources folder or the recipe key "
+                    f"sources.{source}.path",
+                )
+            )
         files = self._one_file_per_version(source, files, plan)
         plan.counters = {"files": len(files)}
         # The latest version is decided over the whole source, before any sampling.
@@ -143,6 +162,10 @@ class LawRefBookAdapter(SourceAdapter):
             except LawSourceError as exc:  # changed since the plan was made
                 ctx.problem(source, f["path"], exc.reason, str(exc))
                 continue
+            except OSError as exc:  # unreadable since the plan was made
+                err = unreadable(f["path"], exc)
+                ctx.problem(source, f["path"], err.reason, f"{f['path']}: {err}")
+                continue
             articles = list(parse_articles(text))
             if not articles:
                 ctx.problem(
@@ -158,6 +181,21 @@ class LawRefBookAdapter(SourceAdapter):
             for a in articles:
                 labels[a.label] += 1
                 dup = f"~{labels[a.label]}" if labels[a.label] > 1 else ""
+                if len(a.text) > cfg.max_article_chars:
+                    ctx.reject(
+                        "read",
+                        "article_too_long",
+                        None,
+                        source=source,
+                        file=f["path"],
+                        where=f"{a.label}{dup}",
+                        message=f"{f['path']} ({a.label}{dup}): {len(a.text):,} characters, over "
+                        f"sources.{source}.max_article_chars ({cfg.max_article_chars:,}); the "
+                        "file's line breaks are probably lost: fix the file (the rest of the "
+                        "law is kept), or raise the limit if the article is real",
+                        start=a.text[:200],
+                    )
+                    continue
                 version = f["version"]
                 part = f["part"]
                 records.append(

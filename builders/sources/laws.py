@@ -123,12 +123,13 @@ def list_law_files(root: Path) -> list[str]:
     """Every ``*.md`` under ``root`` as a posix relative path, sorted, without Hugo ``_index.md``.
 
     Sorted by the path string so that runs on different machines see files in the same order.
+    A symbolic link counts even when its target is gone, so that reading it reports the file.
     """
     root = Path(root)
     paths = (
         p.relative_to(root).as_posix()
         for p in root.rglob("*.md")
-        if p.name != "_index.md" and p.is_file()
+        if p.name != "_index.md" and (p.is_file() or p.is_symlink())
     )
     return sorted(paths)
 

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 from . import register_adapter
 from .cail2018 import CASE_TEXT_FIELDS, CHARGE_RUN, case_record, split_charges
-from .common import FileAdapter, RecordError, iter_jsonl, read_text, text_of
+from .common import FileAdapter, RecordError, iter_jsonl, iter_lines, text_of
 
 _PARTY = r"(?:原审被告人|被告人|被告单位|上诉人)"
 _CHARGE_SOURCES = (
@@ -68,8 +68,15 @@ def charges_of(head: str) -> list[str]:
 
 
 def _ids(path: Path) -> set[str]:
+    """The ids of an earlier file (its own bad lines are reported when that file is read)."""
     out = set()
-    for line in read_text(path).split("\n"):
+    try:
+        lines = list(iter_lines(path))
+    except OSError:  # reported as unreadable with that file
+        return out
+    for _, line in lines:
+        if isinstance(line, RecordError):
+            continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
