@@ -2,15 +2,18 @@
 
 ``lawset release DIR --version X.Y.Z`` (run from the project root, or with ``--project``):
 
-1. **Checks** (exit 1, nothing written, when one fails): the version is new and newer than every
-   release in ``releases/``; every parquet file matches the sha256 that ``DIR/manifest.json``
-   records; ``DIR/reports/validation/validation.json`` exists, says passed, covered every row
-   (not ``--sample``) and validated *these* files (see :func:`check_validation`); the recipe
-   (``--recipe``, else ``DIR/recipe.yaml``, else the built-in default) has the sha256 the
-   build recorded, so the exact recipe text can be stored for ``--verify``.
+1. **Checks** (nothing written when one fails): the version is new and newer than every
+   release in ``releases/`` (exit 2); every parquet file matches the sha256 that
+   ``DIR/manifest.json`` records (exit 1); ``DIR/reports/validation/validation.json`` exists
+   (exit 2), says passed (exit 1), covered every row (not ``--sample``) and validated *these*
+   files (exit 2, see :func:`check_validation`); the recipe (``--recipe``, else
+   ``DIR/recipe.yaml``, else the built-in default) has the sha256 the build recorded, so the
+   exact recipe text can be stored for ``--verify`` (exit 2); the certificate (see
+   :func:`find_certificate`) certifies these files (exit 1).
 2. **Stamps DIR**: ``recipe.yaml`` (the recipe text), ``manifest.json`` gets
    ``release: {version, tag}``, the card is re-rendered (its loading examples now say
-   ``revision="vX.Y.Z"``) with its plots, and ``--certificate`` is copied to
+   ``revision="vX.Y.Z"``) with its plots, and the certificate (``--certificate``, else the one
+   ``lawset certify`` wrote to ``DIR/../certificates/<DIR name>/`` for these files) is copied to
    ``reports/certificate.json``. Stamping is deterministic: a rebuild stamped the same way is
    byte-identical, which is what ``--verify`` relies on.
 3. **Commits DIR to the data repository** (a git repository of the dataset; default
@@ -56,9 +59,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from . import console
+from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError
 from .release import files_digest, sha256_file
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 VERSION_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 RELEASES = "releases"
 CHANGELOG = "CHANGELOG.md"
@@ -93,22 +97,26 @@ CHANGELOG_HEADER = (
 )
 
 
-class ReleaseError(Exception):
-    """A release or verification that cannot go on; ``code`` is the exit status."""
+class ReleaseError(UsageError):
+    """A release or verification refused for bad usage or input (exit 2); the message names
+    the option, file or folder and the fix."""
 
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
+
+class ReleaseCheckFailed(ReleaseError, CheckFailed):
+    """The data failed a check (exit 1): files that differ from their manifest, a failed
+    validation, a certificate of other files, a release that no longer rebuilds."""
+
+    exit_code = EXIT_FAILED
 
 
 # -- small helpers ---------------------------------------------------------------------------------
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
-    """``X.Y.Z`` (a leading ``v`` is accepted) as a tuple; ReleaseError(2) otherwise."""
+    """``X.Y.Z`` (a leading ``v`` is accepted) as a tuple; ReleaseError otherwise."""
     m = VERSION_RE.match(text.strip())
     if not m:
-        raise ReleaseError(f"version {text!r}: expected X.Y.Z, e.g. 0.1.0", EXIT_USAGE)
+        raise ReleaseError(f"version {text!r}: expected X.Y.Z, e.g. 0.1.0")
     return int(m[1]), int(m[2]), int(m[3])
 
 
@@ -129,10 +137,6 @@ def _json_dump(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def _say(msg: str) -> None:
-    print(f"lawset release: {msg}", file=sys.stderr)
-
-
 def find_project(path: Path) -> Path:
     """The lawset project (where ``releases/`` lives): a folder that holds ``releases/``, or the
     lawset source tree itself (its ``pyproject.toml`` names ``lawset``; ``releases/`` is then
@@ -149,8 +153,7 @@ def find_project(path: Path) -> Path:
         return path
     raise ReleaseError(
         f"{path}: not a lawset project (no {RELEASES}/ folder): run from the project root or "
-        f"pass --project (an empty {RELEASES}/ folder makes any folder a project)",
-        EXIT_USAGE,
+        f"pass --project (an empty {RELEASES}/ folder makes any folder a project)"
     )
 
 
@@ -188,8 +191,7 @@ def load_manifest(root: Path) -> dict[str, Any]:
     path = root / "manifest.json"
     if not path.is_file():
         raise ReleaseError(
-            f"{root}: no manifest.json: not a release candidate (make one with lawset build)",
-            EXIT_USAGE,
+            f"{root}: no manifest.json: not a release candidate (make one with lawset build)"
         )
     return json.loads(path.read_text("utf-8"))
 
@@ -243,7 +245,7 @@ def check_validation(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         )
     v = json.loads(path.read_text("utf-8"))
     if not v.get("passed"):
-        raise ReleaseError(
+        raise ReleaseCheckFailed(
             f"{path}: validation FAILED ({v.get('expectations_failed', '?')} of "
             f"{v.get('expectations_total', '?')} expectations): fix the build, rebuild, "
             "revalidate; a failing candidate is never released"
@@ -310,7 +312,7 @@ def resolve_recipe(
 
     if recipe_path is not None:
         if not recipe_path.is_file():
-            raise ReleaseError(f"--recipe {recipe_path}: file not found", EXIT_USAGE)
+            raise ReleaseError(f"--recipe {recipe_path}: file not found")
         text, where = recipe_path.read_text("utf-8"), str(recipe_path)
     elif (root / RECIPE_FILE).is_file():
         text, where = (root / RECIPE_FILE).read_text("utf-8"), str(root / RECIPE_FILE)
@@ -322,7 +324,7 @@ def resolve_recipe(
     try:
         recipe = parse_recipe(yaml.safe_load(text), where)
     except (RecipeError, yaml.YAMLError) as exc:
-        raise ReleaseError(f"{where}: {exc}", EXIT_USAGE) from None
+        raise ReleaseError(f"{where}: {exc}") from None
     built = manifest["recipe"]["sha256"]
     if recipe.digest() != built:
         raise ReleaseError(
@@ -333,15 +335,79 @@ def resolve_recipe(
     return text, recipe
 
 
-def certificate_summary(path: Path) -> tuple[dict[str, Any], bytes]:
-    """An opaque certificate (``lawset certify``): its sha256 and its top-level scalar fields."""
+def certified_files(path: Path) -> list[tuple[str, str]] | None:
+    """The (path, sha256) pairs of data files a ``lawset certify`` certificate was made on, sorted;
+    None for a file that is not one (another tool's certificate, not JSON)."""
+    try:
+        data = json.loads(path.read_bytes())
+        return sorted((f["path"], f["sha256"]) for f in data["release"]["files"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _manifest_files(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    return sorted((f["path"], f["sha256"]) for f in manifest.get("files", []))
+
+
+def find_certificate(
+    root: Path, manifest: dict[str, Any], given: Path | None, look: bool = True
+) -> Path | None:
+    """The certificate to attach to a release of ``root``.
+
+    ``--certificate FILE`` wins. Without it (and unless ``look`` is off, ``--no-certificate``),
+    the place ``lawset certify`` writes to, ``DIR/../certificates/<DIR name>/certificate.json``,
+    is used when it certifies exactly the data files of ``root``'s manifest. A certificate inside
+    ``root`` (``reports/certificate.json``, stamped by an earlier release of the folder) would be
+    published with the release, so it must certify these files too; otherwise the release is
+    refused."""
+    if given is not None:
+        return given
+    from lawset.sft.certify import default_location
+
+    want = _manifest_files(manifest)
+    default = default_location(root) / "certificate.json"
+    if look and default.is_file():
+        if certified_files(default) == want:
+            console.info(
+                f"attaching the certificate {default} (it certifies these files; "
+                "--no-certificate leaves it out)"
+            )
+            return default
+        console.info(f"not attaching {default}: it certifies other files than {root} holds")
+    inside = root / CERTIFICATE_FILE
+    if inside.is_file():
+        if look and certified_files(inside) == want:
+            console.info(f"keeping {inside}: it certifies these files")
+            return inside
+        raise ReleaseError(
+            f"{inside} is there but is not a certificate of these files (left by an earlier "
+            "release of this folder, or by an older lawset certify): it would be published "
+            f"with this release; remove it, or attach a certificate with --certificate FILE"
+        )
+    return None
+
+
+def certificate_summary(
+    path: Path, manifest: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """An opaque certificate (``lawset certify``): its sha256 and its top-level scalar fields.
+
+    With ``manifest``, a ``lawset certify`` certificate must certify exactly its data files
+    (exit 1 otherwise); another tool's certificate is attached as it is."""
     if not path.is_file():
-        raise ReleaseError(f"--certificate {path}: file not found", EXIT_USAGE)
+        raise ReleaseError(f"--certificate {path}: file not found")
     raw = path.read_bytes()
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ReleaseError(f"--certificate {path}: not JSON ({exc})", EXIT_USAGE) from None
+        raise ReleaseError(f"--certificate {path}: not JSON ({exc})") from None
+    if manifest is not None:
+        files = certified_files(path)
+        if files is not None and files != _manifest_files(manifest):
+            raise ReleaseCheckFailed(
+                f"--certificate {path}: certifies other data files than manifest.json lists (a "
+                "certificate of another build): run `lawset certify` on this folder again"
+            )
     try:  # a certificate written by lawset certify: its own compact summary
         from lawset.sft.certify import manifest_entry
 
@@ -431,8 +497,7 @@ class DataRepo:
         if not self.exists():
             if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
                 raise ReleaseError(
-                    f"--data-repo {self.path}: exists, is not empty and is not a git repository",
-                    EXIT_USAGE,
+                    f"--data-repo {self.path}: exists, is not empty and is not a git repository"
                 )
             return
         if self.has_tag(tag):
@@ -452,7 +517,7 @@ class DataRepo:
             return
         self.path.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q")
-        _say(f"created the data repository {self.path} (git init)")
+        console.info(f"created the data repository {self.path} (git init)")
 
     def has_tag(self, tag: str) -> bool:
         if not self.exists():
@@ -586,7 +651,10 @@ def compare_rows(
         if repo is None or not repo.has_tag(tag):
             note = f"the data repository has no tag {tag}: rows compared by count only, not by id"
         else:
-            with tempfile.TemporaryDirectory(prefix="lawset-changelog-") as tmp:
+            with (
+                console.phase(f"reading {tag}'s rows from the data repository (changelog)"),
+                tempfile.TemporaryDirectory(prefix="lawset-changelog-") as tmp,
+            ):
                 where = {p: key for key, ps in old_files.items() for p in ps}
                 parts: dict[tuple[str, str], list[tuple[np.ndarray, np.ndarray]]] = {}
                 for name, f in repo.stream(tag, "data"):
@@ -740,13 +808,16 @@ def release(
     recipe_path: Path | None = None,
     certificate: Path | None = None,
     progress: bool = True,
+    no_certificate: bool = False,
 ) -> dict[str, Any]:
-    """Release the candidate ``root`` as ``version``; returns the release manifest."""
+    """Release the candidate ``root`` as ``version``; returns the release manifest.
+
+    ``certificate``: see :func:`find_certificate` (``no_certificate``: do not look for one)."""
     v = parse_version(version)
     version = version_str(v)
     tag = f"v{version}"
     if not root.is_dir():
-        raise ReleaseError(f"{root}: no such folder", EXIT_USAGE)
+        raise ReleaseError(f"{root}: no such folder")
     project = find_project(project)
     repo = DataRepo((data_repo or project / DEFAULT_DATA_REPO).resolve())
     releases = existing_releases(project)
@@ -763,21 +834,24 @@ def release(
         )
     manifest = load_manifest(root)
     manifest.pop("release", None)
-    problems = check_integrity(root, manifest)
+    with console.phase(f"checking {root}'s files against manifest.json"):
+        problems = check_integrity(root, manifest)
     if problems:
-        raise ReleaseError(
+        raise ReleaseCheckFailed(
             f"{root}: the data differs from manifest.json (rebuild and revalidate):\n  "
             + "\n  ".join(problems)
         )
     validation = check_validation(root, manifest)
     recipe_text, recipe = resolve_recipe(root, manifest, recipe_path)
-    cert_entry, cert_raw = certificate_summary(certificate) if certificate else (None, None)
     repo.preflight(tag)
+    certificate = find_certificate(root, manifest, certificate, look=not no_certificate)
+    cert_entry, cert_raw = (
+        certificate_summary(certificate, manifest) if certificate else (None, None)
+    )
 
-    manifest = stamp(root, manifest, version, recipe_text, recipe, cert_raw)
+    with console.phase(f"stamping {root} as {tag} (manifest, card, plots)"):
+        manifest = stamp(root, manifest, version, recipe_text, recipe, cert_raw)
     files = released_files(root)
-    if cert_raw is None and CERTIFICATE_FILE in files:
-        files.remove(CERTIFICATE_FILE)  # a certificate of an earlier release of this folder
     entries = file_entries(root, files, manifest, progress)
     summary = read_summary(root)
     prev_v = max((p for p in releases if p < v), default=None)
@@ -793,9 +867,10 @@ def release(
                 "versions are never reused; choose a new version"
             )
         commit = repo.git("rev-parse", f"{tag}^{{commit}}").stdout.strip()
-        _say(f"tag {tag} already holds these files (an interrupted release): reusing it")
+        console.info(f"tag {tag} already holds these files (an interrupted release): reusing it")
     else:
-        commit = repo.commit_release(root, files, tag, message)
+        with console.phase(f"committing the release to {repo.path} and tagging it {tag}"):
+            commit = repo.commit_release(root, files, tag, message)
 
     rows, note = compare_rows(repo, prev, root, manifest, progress)
     mix = {"stage1": summary.get("mix", {}), "stage2": summary.get("stage2_mix", {})}
@@ -880,7 +955,9 @@ def rebuild(
     try:
         recipe = parse_recipe(yaml.safe_load(rel["recipe"]["text"]), f"{rel['tag']} recipe")
     except RecipeError as exc:
-        raise ReleaseError(f"the recorded recipe no longer loads: {exc}") from None
+        raise ReleaseCheckFailed(
+            f"the recorded recipe no longer loads with this lawset: {exc}"
+        ) from None
     options = rel.get("options") or {}
     try:
         build(
@@ -896,7 +973,7 @@ def rebuild(
             )
         )
     except (BuildError, RecipeError) as exc:
-        raise ReleaseError(f"rebuild: {exc}", EXIT_USAGE) from None
+        raise ReleaseError(f"rebuild: {exc}") from None
     return recipe
 
 
@@ -922,17 +999,17 @@ def verify(
     project = find_project(project)
     path = project / RELEASES / f"{tag}.json"
     if not path.is_file():
-        raise ReleaseError(f"no release {tag}: {RELEASES}/{tag}.json is missing", EXIT_USAGE)
+        raise ReleaseError(f"no release {tag}: {RELEASES}/{tag}.json is missing")
     if reuse_rebuild and rebuild_dir is None:
-        raise ReleaseError("--reuse-rebuild needs --rebuild-dir", EXIT_USAGE)
+        raise ReleaseError("--reuse-rebuild needs --rebuild-dir")
     if not reuse_rebuild and (sources is None or not sources.is_dir()):
-        raise ReleaseError(f"--sources {sources}: the raw sources folder is missing", EXIT_USAGE)
+        raise ReleaseError(f"--sources {sources}: the raw sources folder is missing")
     rel = json.loads(path.read_text("utf-8"))
     expected = {f["path"]: f for f in rel["files"]}
     repo = DataRepo((data_repo or project / rel["data_repo"]["path"]).resolve())
     problems = check_data_repo(repo, tag, expected)
     if rel["lawset_version"] != __version__:
-        _say(
+        console.warn(
             f"{tag} was built by lawset {rel['lawset_version']}, this is {__version__}: "
             "differences may come from the code, not the data"
         )
@@ -940,7 +1017,7 @@ def verify(
         out = rebuild_dir if rebuild_dir is not None else Path(tmp) / "rebuild"
         if reuse_rebuild:
             if not (out / "manifest.json").is_file():
-                raise ReleaseError(f"--rebuild-dir {out}: holds no build to reuse", EXIT_USAGE)
+                raise ReleaseError(f"--rebuild-dir {out}: holds no build to reuse")
             recipe = parse_recipe(yaml.safe_load(rel["recipe"]["text"]), f"{tag} recipe")
         else:
             assert sources is not None
@@ -980,47 +1057,44 @@ def verify(
 
 
 def _handle(args: argparse.Namespace) -> int:
-    try:
-        if args.verify:
-            if args.dir is not None:
-                raise ReleaseError("--verify takes no DIR: it rebuilds from --sources", EXIT_USAGE)
-            problems, compared = verify(
-                args.verify,
-                args.sources,
-                args.project,
-                args.data_repo,
-                args.benchmarks,
-                args.workers,
-                args.rebuild_dir,
-                args.reuse_rebuild,
-                progress=not args.no_progress,
-            )
-            tag = f"v{version_str(parse_version(args.verify))}"
-            if problems:
-                print(f"verify {tag}: FAILED, {len(problems)} file(s) differ:")
-                for p in problems:
-                    print(f"  DIFFERS {p}")
-                return EXIT_FAILED
-            print(
-                f"verify {tag}: passed: {compared} reproducible files rebuilt byte-identical, and "
-                "the data repository's tag holds exactly the manifest's files"
-            )
-            return EXIT_OK
-        if args.dir is None:
-            raise ReleaseError(
-                "give the release candidate folder: lawset release DIR --version X.Y.Z", EXIT_USAGE
-            )
-        out = release(
-            args.dir,
-            args.release_version,
+    progress = console.progress_enabled(not args.no_progress)
+    if args.verify:
+        if args.dir is not None:
+            raise ReleaseError("--verify takes no DIR: it rebuilds from --sources")
+        problems, compared = verify(
+            args.verify,
+            args.sources,
             args.project,
             args.data_repo,
-            args.recipe,
-            args.certificate,
+            args.benchmarks,
+            args.workers,
+            args.rebuild_dir,
+            args.reuse_rebuild,
+            progress=progress,
         )
-    except ReleaseError as exc:
-        print(f"lawset release: {exc}", file=sys.stderr)
-        return exc.code
+        tag = f"v{version_str(parse_version(args.verify))}"
+        if problems:
+            print(f"verify {tag}: FAILED, {len(problems)} file(s) differ:")
+            for p in problems:
+                print(f"  DIFFERS {p}")
+            return EXIT_FAILED
+        print(
+            f"verify {tag}: passed: {compared} reproducible files rebuilt byte-identical, and "
+            "the data repository's tag holds exactly the manifest's files"
+        )
+        return EXIT_OK
+    if args.dir is None:
+        raise ReleaseError("give the release candidate folder: lawset release DIR --version X.Y.Z")
+    out = release(
+        args.dir,
+        args.release_version,
+        args.project,
+        args.data_repo,
+        args.recipe,
+        args.certificate,
+        progress=progress,
+        no_certificate=args.no_certificate,
+    )
     project = find_project(args.project)
     ch = out["changes"]["rows"]
     added = sum(e.get("added", 0) for s in ch.values() for e in s.values())
@@ -1037,6 +1111,12 @@ def _handle(args: argparse.Namespace) -> int:
         f"{out['data_repo']['commit'][:12]}, tag {out['tag']}"
     )
     print(f"  card:      {args.dir / 'README.md'} (plots in {args.dir / 'reports' / 'plots'})")
+    cert = out["certification"]
+    print(
+        f"  certificate: {args.dir / cert['file']} (sha256 {cert['sha256'][:12]})"
+        if cert
+        else "  certificate: none attached"
+    )
     print(
         f"  files:     {len(out['files'])} released, {sum(f['bytes'] for f in out['files']):,} bytes"
     )
@@ -1055,7 +1135,10 @@ def register(subparsers: Any) -> None:
             "releases/vX.Y.Z.json and a releases/CHANGELOG.md entry into the project. With "
             "--verify X.Y.Z: rebuild that release from --sources with its recorded recipe and "
             "options and compare every file's sha256 with its manifest, and the data "
-            "repository's tag too. Exit status: 0 ok, 1 refused or differs, 2 usage error."
+            "repository's tag too. Exit status: 0 ok; 1 a check failed (files differ from the "
+            "manifest, a failed validation, a certificate of other files, --verify differs); 2 "
+            "refused (an existing or older version, not validated or validated on other data, "
+            "another recipe) or bad usage."
         ),
     )
     p.add_argument(
@@ -1083,8 +1166,17 @@ def register(subparsers: Any) -> None:
         type=Path,
         help="recipe the candidate was built with (default: DIR/recipe.yaml or the built-in one)",
     )
-    p.add_argument(
-        "--certificate", type=Path, help="certificate.json from lawset certify, to attach"
+    cert = p.add_mutually_exclusive_group()
+    cert.add_argument(
+        "--certificate",
+        type=Path,
+        help="certificate.json from lawset certify, to attach (default: "
+        "DIR/../certificates/<DIR name>/certificate.json when it certifies DIR's files)",
+    )
+    cert.add_argument(
+        "--no-certificate",
+        action="store_true",
+        help="attach no certificate, even when certify's default location holds one",
     )
     p.add_argument("--sources", type=Path, help="--verify: the raw sources folder (../shared/raw)")
     p.add_argument(

@@ -1,10 +1,25 @@
 """``lawset certify DIR --model M``: train the two-stage recipe on a release and certify it.
 
-The certificate (JSON, default ``DIR/reports/certificate.json``, where ``lawset release`` can pick
-it up for the manifest) says what was trained on what, and what came out:
+Certify never writes inside ``DIR``, whether ``DIR`` is a release candidate or a released folder
+(one that ``lawset release`` stamped: ``recipe.yaml`` and ``release: {version, tag}`` in its
+``manifest.json``): a released folder must hold exactly the files its tag holds, or ``lawset
+publish`` would upload a file the tagged release does not have, and a candidate's files must stay
+those that were validated. Its output goes beside the release, into
+``DIR/../certificates/<DIR name>/`` (or ``--out FOLDER``):
+
+- ``certificate.json``: the certificate (``lawset release`` finds it there and attaches it when it
+  certifies the candidate's files, or takes ``--certificate FILE``);
+- ``training.log``: everything the libraries log while certify runs (transformers, TRL, datasets
+  and their warnings, the trainer's per-step log lines).
+
+Standard output gets the summary and where the files went; standard error one status line per
+phase (``--quiet`` hides them, ``--verbose`` adds the details of each phase).
+
+The certificate says what was trained on what, and what came out:
 
 - ``release``: the manifest's sha256, every data file's sha256 from the manifest, re-hashed and
-  compared (a mismatch stops certify with exit 1: a certificate for other bytes is worthless);
+  compared (a mismatch stops certify with exit 1: a certificate for other bytes is worthless), and
+  the version when the folder is released;
 - ``model``: the Hub id/path, or the scratch architecture, tokenizer and parameter count;
 - ``config`` and ``hyperparameters`` per stage (the resolved SFTConfig values);
 - ``hardware``: device, device count, CPU count, library versions;
@@ -23,20 +38,25 @@ model, config and seed (keys sorted, paths inside the working folder written rel
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from lawset.builders import console
+from lawset.builders.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError, describe_os_error
 
 from .train import (
     STAGES,
-    RecipeError,
     device_name,
     is_scratch,
     load_config,
@@ -46,18 +66,83 @@ from .train import (
     train_stage,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CERTIFICATE_VERSION = 1
+CERTIFICATE = "certificate.json"
+LOG = "training.log"
 #: ../shared/benchmarks beside the checkout (the LawBench copy)
 DEFAULT_BENCHMARKS = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+#: the loggers whose records go to training.log instead of the terminal
+LIBRARY_LOGGERS = (
+    "transformers",
+    "trl",
+    "datasets",
+    "accelerate",
+    "peft",
+    "huggingface_hub",
+    "torch",
+    "tokenizers",
+    "filelock",
+    "httpx",
+    "py.warnings",
+)
 
 
-class CertifyError(Exception):
-    """Raised with a message naming the file and the fix; ``exit_code`` 1 or 2."""
+class CertifyError(UsageError):
+    """Bad usage or input (exit 2); the message names the file or option and the fix."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+
+class ReleaseModified(CertifyError, CheckFailed):
+    """The release's files differ from its manifest (exit 1)."""
+
+    exit_code = EXIT_FAILED
+
+
+def default_location(data_dir: Path) -> Path:
+    """Where certify writes for ``DIR`` without ``--out``: ``DIR/../certificates/<DIR name>/``."""
+    data_dir = Path(data_dir)
+    return data_dir.parent / "certificates" / data_dir.name
+
+
+def output_paths(data_dir: Path, out: Path | None) -> tuple[Path, Path]:
+    """(certificate file, folder for it and the log) for ``--out``, refusing any place inside
+    ``DIR``. ``--out`` is a folder; a path ending in ``.json`` names the certificate file itself
+    (its folder gets the log)."""
+    if out is None:
+        folder = default_location(data_dir)
+        cert = folder / CERTIFICATE
+    elif Path(out).suffix == ".json":
+        cert = Path(out)
+        folder = cert.parent
+    else:
+        folder = Path(out)
+        cert = folder / CERTIFICATE
+    inside = _inside(folder, data_dir)
+    if inside:
+        raise CertifyError(
+            f"--out {out}: inside the release {data_dir}: certify never writes into a release "
+            "(a released folder must hold exactly what its tag holds); choose a folder outside "
+            f"it, or leave --out out for {default_location(data_dir)}"
+        )
+    return cert, folder
+
+
+def check_writable(folder: Path) -> None:
+    """Refuse (exit 2), before any training, a certificate folder that cannot be created or
+    written: its nearest existing ancestor must be a writable folder."""
+    probe = Path(folder)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CertifyError(
+            f"{folder}: cannot be created ({probe} is a file, not a folder): pass --out FOLDER"
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CertifyError(f"{folder}: {probe} is not writable: pass --out FOLDER (a writable one)")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or path.is_relative_to(folder)
 
 
 def _sha256(path: Path) -> str:
@@ -73,18 +158,20 @@ def release_checksums(data_dir: Path) -> dict[str, Any]:
     manifest_path = data_dir / "manifest.json"
     if not manifest_path.is_file():
         raise CertifyError(f"{manifest_path}: missing; DIR must be a release built by lawset build")
-    manifest = json.loads(manifest_path.read_text("utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CertifyError(f"{manifest_path}: not JSON ({exc}); rebuild the release") from None
     files = []
     for entry in manifest.get("files", []):
         path = data_dir / entry["path"]
         if not path.is_file():
-            raise CertifyError(f"{path}: listed in manifest.json but missing", EXIT_FAILED)
+            raise ReleaseModified(f"{path}: listed in manifest.json but missing; rebuild it")
         actual = _sha256(path)
         if actual != entry["sha256"]:
-            raise CertifyError(
+            raise ReleaseModified(
                 f"{path}: sha256 {actual} differs from manifest.json ({entry['sha256']}); the "
-                "release was modified after it was built: rebuild it or restore the file",
-                EXIT_FAILED,
+                "release was modified after it was built: rebuild it or restore the file"
             )
         files.append({"path": entry["path"], "sha256": actual, "rows": entry.get("rows")})
     rows = {
@@ -93,6 +180,7 @@ def release_checksums(data_dir: Path) -> dict[str, Any]:
     }
     return {
         "name": manifest.get("name"),
+        "version": (manifest.get("release") or {}).get("version"),
         "lawset_version": manifest.get("lawset_version"),
         "recipe": manifest.get("recipe"),
         "manifest_sha256": _sha256(manifest_path),
@@ -205,6 +293,61 @@ def _relative(value: Any, work: Path) -> Any:
     return value
 
 
+@contextlib.contextmanager
+def library_output(log: TextIO) -> Iterator[None]:
+    """While inside: the libraries' log records, warnings, progress bars of datasets and
+    transformers, and anything printed to stdout (the trainer's per-step log lines) go to ``log``
+    instead of the terminal; restored after."""
+    import datasets
+    import transformers
+    from datasets.utils import logging as datasets_logging
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.get_logger()  # the libraries add their own handlers on first use:
+    datasets_logging.get_logger()  # let them, so that the ones set here stay in place
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = []
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate, logger.level))
+        logger.handlers = [handler]
+        logger.propagate = False
+        if name != "py.warnings":
+            logger.setLevel(logging.INFO)
+    bars = (datasets.is_progress_bar_enabled(), transformers_logging.is_progress_bar_enabled())
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    logging.captureWarnings(True)
+    try:
+        with contextlib.redirect_stdout(log):
+            yield
+    finally:
+        logging.captureWarnings(False)
+        if bars[0]:
+            datasets.enable_progress_bars()
+        if bars[1]:
+            transformers_logging.enable_progress_bar()
+        for logger, handlers, propagate, level in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
+        log.flush()
+
+
+@contextlib.contextmanager
+def _step(name: str, bar: bool = False) -> Iterator[None]:
+    """A status line for a phase: the heartbeat of ``console.phase``, or, for a phase that draws
+    its own progress bar (LawBench), a line at its start and at its end."""
+    if not bar:
+        with console.phase(name):
+            yield
+        return
+    started = time.monotonic()
+    console.info(f"{name} ...")
+    yield
+    console.info(f"{name}: done in {time.monotonic() - started:.1f} s")
+
+
 def certify(
     data_dir: Path,
     model: str,
@@ -218,18 +361,29 @@ def certify(
 ) -> tuple[dict[str, Any], Path]:
     """Run the recipe on ``data_dir`` with evaluation around each stage; write the certificate.
 
-    ``work`` keeps the trained models (``base/``, ``stage1/``, ``stage2/``); without it a temporary
-    folder is used and removed. Returns (certificate, path written).
+    Nothing is written inside ``data_dir``: the certificate and ``training.log`` go to
+    ``out`` (see :func:`output_paths`; default :func:`default_location`). ``work`` keeps the
+    trained models (``base/``, ``stage1/``, ``stage2/``); without it a temporary folder is used
+    and removed. Returns (certificate, path written).
     """
     started = time.perf_counter()
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise CertifyError(f"{data_dir}: no such folder; pass a release built by lawset build")
-    release = release_checksums(data_dir)
-    try:
-        cfg = load_config(config, is_scratch(model))
-    except (RecipeError, OSError) as exc:
-        raise CertifyError(str(exc)) from None
+    cert_path, folder = output_paths(data_dir, out)
+    if work is not None and _inside(work, data_dir):
+        raise CertifyError(
+            f"--work {work}: inside the release {data_dir}: certify never writes into a release; "
+            "choose a folder outside it"
+        )
+    check_writable(folder)
+    with console.phase(f"checking {data_dir}'s files against manifest.json"):
+        release = release_checksums(data_dir)
+    with console.phase("loading the training libraries and the config"):
+        try:
+            cfg = load_config(config, is_scratch(model))
+        except OSError as exc:
+            raise CertifyError(f"--config: {describe_os_error(exc)}") from None
     ev = cfg.get("evaluation") or {}
     items = int(lawbench_items if lawbench_items is not None else ev.get("lawbench_items", 0))
     if items > 0:
@@ -239,7 +393,15 @@ def certify(
                 f"{benchmarks}: no LawBench copy (lawbench/data/zero_shot); pass --benchmarks "
                 "../shared/benchmarks or --lawbench-items 0 to leave LawBench out"
             )
-    out = Path(out) if out is not None else data_dir / "reports" / "certificate.json"
+    log_path = folder / LOG
+    try:  # before hours of training: the certificate's folder must be writable
+        folder.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise CertifyError(
+            f"cannot write the certificate: {describe_os_error(exc)}; or pass --out FOLDER"
+        ) from None
+    console.info(f"writing to {folder}/ ({cert_path.name}; library and trainer logs: {LOG})")
     tmp = None
     if work is None:
         tmp = tempfile.TemporaryDirectory(prefix="lawset-certify-")
@@ -247,15 +409,19 @@ def certify(
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     try:
-        cert = _run(data_dir, model, cfg, work, lora, items, benchmarks, progress)
+        with log, library_output(log):
+            cert = _run(data_dir, model, cfg, work, lora, items, benchmarks, progress)
     finally:
         if tmp is not None:
             tmp.cleanup()
     cert["release"] = release
     cert["wall_s"] = time.perf_counter() - started
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(cert, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
-    return cert, out
+    partial = cert_path.with_name(cert_path.name + ".partial")
+    partial.write_text(
+        json.dumps(cert, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8"
+    )
+    os.replace(partial, cert_path)
+    return cert, cert_path
 
 
 def _run(
@@ -269,25 +435,42 @@ def _run(
     progress: bool,
 ) -> dict[str, Any]:
     ev = cfg.get("evaluation") or {}
-    log = sys.stderr
-    path, info = prepare_base(model, cfg, data_dir, work)
-    print(f"certify: evaluating the base model ({model})", file=log)
+    what = "building the tiny model and its tokenizer" if is_scratch(model) else "locating"
+    with _step(f"{what} ({model})"):
+        path, info = prepare_base(model, cfg, data_dir, work)
     heldout: dict[str, Any] = {}
     bench: dict[str, Any] = {}
-    heldout["before"], bench["before"] = _evaluate(
-        path, cfg, data_dir, work, items, benchmarks, True, "before", progress
-    )
+
+    def evaluate(name: str, label: str, with_bench: bool) -> tuple[Any, Any]:
+        bar = progress and with_bench and items > 0 and benchmarks is not None
+        what = f"held-out loss{f', LawBench {items} items/task' if with_bench and items else ''}"
+        with _step(f"evaluating {name} ({what})", bar=bar):
+            losses, scores = _evaluate(
+                path, cfg, data_dir, work, items, benchmarks, with_bench, label, progress
+            )
+        console.debug(
+            f"held-out loss {label}: "
+            + ", ".join(f"{k} {v['loss']:.4f}" for k, v in losses.items() if isinstance(v, dict))
+            + (f"; LawBench average {scores['average']}" if scores else "")
+        )
+        return losses, scores
+
+    heldout["before"], bench["before"] = evaluate(f"the base model ({model})", "before", True)
     stages: dict[str, Any] = {}
     for stage in STAGES:
-        print(f"certify: training {stage}", file=log)
-        rec = train_stage(stage, path, data_dir, cfg, work, lora, progress)
+        with _step(f"training {stage}"):
+            # the trainer's log lines go to the log file (its progress bar is replaced by the
+            # status line)
+            rec = train_stage(stage, path, data_dir, cfg, work, lora, progress=False)
+        console.debug(
+            f"{stage}: {rec['rows']:,} rows, {rec['steps']} steps, loss "
+            f"{_fmt(rec['first_loss'])} -> {_fmt(rec['last_loss'])}, "
+            f"{rec['tokens_per_s'] or 0:,.0f} tokens/s"
+        )
         path = rec["model_out"]
         last = stage == STAGES[-1]
         with_bench = last or bool(ev.get("lawbench_after_stage1", False))
-        print(f"certify: evaluating after {stage}", file=log)
-        heldout[f"after_{stage}"], b = _evaluate(
-            path, cfg, data_dir, work, items, benchmarks, with_bench, f"after {stage}", progress
-        )
+        heldout[f"after_{stage}"], b = evaluate(f"after {stage}", f"after {stage}", with_bench)
         if b is not None:
             bench[f"after_{stage}"] = b
         stages[stage] = {k: _relative(v, work) for k, v in rec.items() if k != "hyperparameters"}
@@ -364,27 +547,28 @@ def manifest_entry(path: Path) -> dict[str, Any]:
 
 def _handler(args: argparse.Namespace) -> int:
     if args.lawbench_items is not None and args.lawbench_items < 0:
-        print("lawset certify: --lawbench-items must be 0 or more", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        cert, out = certify(
-            args.dir,
-            args.model,
-            config=args.config,
-            out=args.out,
-            work=args.work,
-            lora=args.lora,
-            lawbench_items=args.lawbench_items,
-            benchmarks=args.benchmarks,
-            progress=not args.no_progress,
-        )
-    except CertifyError as exc:
-        print(f"lawset certify: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(_summary(cert))
+        raise CertifyError("--lawbench-items must be 0 or more (0 leaves LawBench out)")
+    cert, out = certify(
+        args.dir,
+        args.model,
+        config=args.config,
+        out=args.out,
+        work=args.work,
+        lora=args.lora,
+        lawbench_items=args.lawbench_items,
+        benchmarks=args.benchmarks,
+        progress=console.progress_enabled(not args.no_progress),
+    )
+    if console.level() > console.QUIET:
+        print(_summary(cert))
     print(f"certificate written to {out}")
+    print(f"library and trainer logs: {out.parent / LOG}")
     if args.work is not None:
         print(f"models kept in {args.work}/ (base/, stage1/, stage2/)")
+    if args.out is None:
+        print(f"lawset release {args.dir} --version X.Y.Z attaches it (found there)")
+    else:
+        print(f"attach it: lawset release {args.dir} --version X.Y.Z --certificate {out}")
     return EXIT_OK
 
 
@@ -427,8 +611,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and write certificate.json: data checksums (verified against manifest.json), model, "
             "hyper-parameters, hardware, loss curves, tokens/s and MFU per stage, held-out loss "
             "on the test splits before and after each stage, and LawBench zero-shot scores before "
-            "and after. Exit status: 0 written, 1 the release's files do not match its manifest, "
-            "2 usage error."
+            "and after. Writes nothing inside DIR: the certificate and training.log (the libraries' "
+            "and the trainer's logs) go to DIR/../certificates/<DIR name>/ or --out. Exit status: "
+            "0 written, 1 the release's files do not match its manifest, 2 usage error."
         ),
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="a release built by lawset build")
@@ -444,10 +629,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tiny_cpu for --model tiny, internlm_law_7b otherwise)",
     )
     p.add_argument(
-        "--out", type=Path, help="certificate file (default DIR/reports/certificate.json)"
+        "--out",
+        type=Path,
+        metavar="FOLDER",
+        help="folder for certificate.json and training.log, outside DIR (default "
+        "DIR/../certificates/<DIR name>/); a path ending in .json names the certificate file",
     )
     p.add_argument(
-        "--work", type=Path, help="keep the models here (default: a temporary folder, removed)"
+        "--work",
+        type=Path,
+        help="keep the models here, outside DIR (default: a temporary folder, removed)",
     )
     p.add_argument(
         "--lawbench-items",
@@ -465,12 +656,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lawset.sft.certify DIR --model M ...`` (same as ``lawset certify``)."""
-    parser = argparse.ArgumentParser(prog="lawset")
-    sub = parser.add_subparsers(dest="command")
-    register(sub)
-    args = parser.parse_args(["certify", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
+    """``python -m lawset.sft.certify DIR --model M ...``: exactly ``lawset certify``."""
+    from lawset.builders.cli import main as lawset_main
+
+    return lawset_main(["certify", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

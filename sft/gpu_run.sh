@@ -79,7 +79,7 @@ for s, r in c["stages"].items():
           f"{f(k['train_loss_first_quarter'])} -> {f(k['train_loss_last_quarter'])} | "
           f"{f(k['heldout_loss_before'])} -> {f(k['heldout_loss_after'])} |")
 EOF
-    echo "results in $RESULT/ (certificate.json, figures.md, certify.log)"
+    echo "results in $RESULT/ (certificate.json, training.log, figures.md, certify.log)"
 }
 
 case "${1:-}" in

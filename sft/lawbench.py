@@ -44,6 +44,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lawset.builders.errors import EXIT_OK, EXIT_USAGE, UsageError
+
 from .lawbench_charges import CHARGES
 from .lawbench_metrics import (
     char_f1,
@@ -63,7 +65,6 @@ __all__ = [
     "score_task",
 ]
 
-EXIT_OK, EXIT_USAGE = 0, 2
 
 LEVELS = ("memorization", "understanding", "application")
 
@@ -111,7 +112,7 @@ UNSUPPORTED: dict[str, str] = {
 }
 
 
-class LawBenchFormatError(ValueError):
+class LawBenchFormatError(UsageError, ValueError):
     """A prediction item or file that does not follow LawBench's format.
 
     ``index`` is the position of the offending item in the list given to :func:`score_task`

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from lawset.builders.errors import EXIT_OK, LawsetError, UsageError, describe_os_error
 
 from .model import count_parameters, ensure_chat_template, is_scratch, materialize_scratch
 
@@ -61,8 +62,8 @@ PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
 ]
 
 
-class RecipeError(ValueError):
-    """A config or argument the recipe cannot use; the message names the fix."""
+class RecipeError(UsageError, ValueError):
+    """A config or argument the recipe cannot use (exit 2); the message names the fix."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,7 +93,10 @@ def load_config(config: str | Path | None, scratch: bool) -> dict[str, Any]:
     """Read a recipe config; adds ``_path`` and ``_sha256`` (of the file's bytes)."""
     path = config_path(config, scratch)
     raw = path.read_bytes()
-    cfg = yaml.safe_load(raw) or {}
+    try:
+        cfg = yaml.safe_load(raw) or {}
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(cfg, dict) or "train" not in cfg:
         raise RecipeError(f"{path}: a recipe config is a mapping with at least a `train:` block")
     from trl import SFTConfig
@@ -498,9 +502,12 @@ def main(argv: list[str] | None = None) -> int:
             args.lora,
             not args.no_progress,
         )
-    except (RecipeError, FileNotFoundError) as exc:
+    except LawsetError as exc:
         print(f"lawset.sft.train: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
+    except OSError as exc:
+        print(f"lawset.sft.train: {describe_os_error(exc)}", file=sys.stderr)
+        return UsageError.exit_code
     from accelerate import PartialState
 
     if PartialState().is_main_process:
@@ -513,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"model saved to {rec['model_out']}"
             )
         print(f"summary: {path}")
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,15 +1,19 @@
 """`lawset certify` and the two-stage recipe, on CPU with the tiny model on a small real release.
 
 One small release is built once (laws, exam and general sources, 5 units each) and certified once
-through the CLI; the tests read that certificate. Everything runs offline: the tiny model is built
-from tiny_cpu.yaml with a tokenizer trained on the release's own text.
+through the CLI, as a user types it (a working folder, relative paths); the tests read that
+certificate. Everything runs offline: the tiny model is built from tiny_cpu.yaml with a tokenizer
+trained on the release's own text. Certify writes nothing inside the release: its output goes to
+``certificates/release/`` beside it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
+import os
 import shutil
 import statistics
 from pathlib import Path
@@ -64,31 +68,63 @@ def release(shared_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def tree(root: Path) -> dict[str, str]:
+    """Every file and folder under ``root`` (hidden ones too): path -> sha256, or "dir"."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        out[rel] = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
 @pytest.fixture(scope="module")
-def certified(release: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
-    work = tmp_path_factory.mktemp("certify-work")
-    code, stdout, stderr = lawset_main(
-        "certify",
-        release,
-        "--model",
-        "tiny",
-        "--work",
-        work,
-        "--lawbench-items",
-        "2",
-        "--benchmarks",
-        BENCHMARKS,
-        "--no-progress",
-    )
-    assert code == 0, stderr
-    path = release / "reports" / "certificate.json"
-    return json.loads(path.read_text("utf-8")), stdout, work
+def certified(release: Path) -> tuple[dict, str, Path]:
+    """``lawset certify release --model tiny ...`` from the folder holding the release
+    (``--verbose``: every phase's status line at once, whatever the machine's speed)."""
+    cwd = release.parent
+    before = tree(release)
+    proc = run_lawset(
+        "certify", "release", "--model", "tiny", "--work", "work", "--lawbench-items", "2",
+        "--benchmarks", os.path.relpath(BENCHMARKS, cwd), "--no-progress", "--verbose", cwd=cwd,
+    )  # fmt: skip
+    assert tree(release) == before  # not one byte, not one file added inside the release
+    path = cwd / "certificates" / "release" / "certificate.json"
+    return json.loads(path.read_text("utf-8")), proc.stdout, cwd / "work", proc.stderr
 
 
-def test_certificate_has_every_section(release: Path, certified: tuple[dict, str, Path]) -> None:
-    cert, stdout, work = certified
+def test_certify_writes_beside_the_release_with_logs_in_a_file(
+    release: Path, certified: tuple
+) -> None:
+    _, stdout, _, stderr = certified
+    out = (release.parent / "certificates" / "release").resolve()
+    assert not (release / "reports" / "certificate.json").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["certificate.json", "training.log"]
+    assert f"certificate written to {out / 'certificate.json'}" in stdout
+    assert f"library and trainer logs: {out / 'training.log'}" in stdout
+    assert "lawset release" in stdout  # how to attach it
+    # the trainer's per-step log lines went to the log file, not to the terminal
+    log = (out / "training.log").read_text("utf-8")
+    assert "'loss':" in log
+    assert "'loss':" not in stdout + stderr and "Traceback" not in stderr
+    # where the output goes, then a status line for each phase (with --verbose: at once)
+    assert f"lawset: writing to {out}/ (certificate.json; library and trainer logs" in stderr
+    for phase in (
+        f"checking {release.resolve()}'s files against manifest.json",
+        "loading the training libraries and the config",
+        "building the tiny model and its tokenizer (tiny)",
+        "evaluating the base model (tiny) (held-out loss, LawBench 2 items/task)",
+        "training stage1",
+        "evaluating after stage1 (held-out loss)",
+        "training stage2",
+        "evaluating after stage2 (held-out loss, LawBench 2 items/task)",
+    ):
+        assert f"lawset: {phase} ...\n" in stderr and f"lawset: {phase}: done in " in stderr, phase
+    assert "lawset: held-out loss after stage2: stage1_test " in stderr  # a --verbose detail
+
+
+def test_certificate_has_every_section(release: Path, certified: tuple) -> None:
+    cert, stdout, work, _ = certified
     assert SECTIONS <= set(cert)
-    assert f"certificate written to {release / 'reports' / 'certificate.json'}" in stdout
     manifest = json.loads((release / "manifest.json").read_text("utf-8"))
     assert [(f["path"], f["sha256"]) for f in cert["release"]["files"]] == [
         (f["path"], f["sha256"]) for f in manifest["files"]
@@ -97,7 +133,9 @@ def test_certificate_has_every_section(release: Path, certified: tuple[dict, str
     # lawset release --certificate puts certify's own summary of it in the release manifest
     from lawset.builders.versions import certificate_summary
 
-    entry, _ = certificate_summary(release / "reports" / "certificate.json")
+    entry, _ = certificate_summary(
+        release.parent / "certificates" / "release" / "certificate.json", manifest
+    )
     assert entry["summary"]["model"] == "tiny"
     assert set(entry["summary"]["heldout_loss_after"]) == {"stage1_test", "stage2_test"}
     assert entry["summary"]["lawbench_average_after"] == cert["lawbench"]["after_stage2"]["average"]
@@ -116,7 +154,7 @@ def test_certificate_has_every_section(release: Path, certified: tuple[dict, str
     assert cert["hardware"]["device_count"] == 0
 
 
-def test_loss_goes_down_in_each_stage(certified: tuple[dict, str, Path]) -> None:
+def test_loss_goes_down_in_each_stage(certified: tuple) -> None:
     cert = certified[0]
     held = cert["heldout_loss"]
     # held-out assistant-token loss on each stage's own test split, before vs after the stage
@@ -131,7 +169,7 @@ def test_loss_goes_down_in_each_stage(certified: tuple[dict, str, Path]) -> None
         assert cert["checks"][stage]["train_loss_went_down"] is True
 
 
-def test_lawbench_scored_before_and_after(certified: tuple[dict, str, Path]) -> None:
+def test_lawbench_scored_before_and_after(certified: tuple) -> None:
     bench = certified[0]["lawbench"]
     assert bench["items_per_task"] == 2
     for point in ("before", "after_stage2"):
@@ -152,10 +190,11 @@ def test_tampered_release_is_refused(release: Path, tmp_path: Path) -> None:
     shutil.copytree(release, copy, ignore=shutil.ignore_patterns("reports"))
     victim = sorted((copy / "data" / "stage2").glob("train-*.parquet"))[0]
     victim.write_bytes(victim.read_bytes() + b"\0")
+    before = tree(copy)
     code, _, stderr = lawset_main("certify", copy, "--model", "tiny", "--no-progress")
     assert code == 1
     assert victim.name in stderr and "manifest.json" in stderr
-    assert not (copy / "reports" / "certificate.json").exists()
+    assert tree(copy) == before and not (tmp_path / "certificates").exists()
 
 
 def test_chat_template_masks_only_assistant_tokens() -> None:

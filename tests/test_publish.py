@@ -169,7 +169,8 @@ def test_interrupted_publish_completes_without_a_duplicate_commit_and_versions_m
     folder = make_release(tmp_path / "rel", "0.1.0", ["a", "b"])
     hub.fail("POST", r"/tag/")  # the upload succeeds, then tagging fails once
     proc = runs(folder, "--repo", REPO_ID, "--private")
-    assert proc.returncode == 1 and "the Hub refused" in proc.stderr
+    assert proc.returncode == 3 and "answered HTTP 500 to create_tag" in proc.stderr
+    assert "not tagged: run the same command again to tag them" in proc.stderr
     assert [c.message for c in hub.commits_of(REPO_ID)] == [
         "initial commit",
         "lawset release v0.1.0",
@@ -209,7 +210,7 @@ def test_interrupted_publish_completes_without_a_duplicate_commit_and_versions_m
     make_release(folder, "0.2.0", ["a", "b", "d"])
     (folder / "reports" / "stats.json").unlink()
     proc = runs(folder, "--repo", REPO_ID)
-    assert proc.returncode == 1 and "already has a tag v0.2.0 with other files" in proc.stderr
+    assert proc.returncode == 2 and "already has a tag v0.2.0 with other files" in proc.stderr
     assert len(hub.commits_of(REPO_ID)) == 3
     assert hub.unhandled == []
     assert_token_only_in_authorization(hub, runs, tmp_path)
@@ -243,6 +244,6 @@ def test_unreleased_corrupted_and_badly_named_releases_are_refused(tmp_path: Pat
     del manifest["release"]
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     rc, err = publish_here(folder, "--repo", REPO_ID, "--dry-run")
-    assert rc == 1 and "not released" in err and "lawset release" in err
+    assert rc == 2 and "not released" in err and "lawset release" in err
     rc, err = publish_here(tmp_path / "missing", "--repo", REPO_ID)
     assert rc == 2 and "no such folder" in err

@@ -328,9 +328,9 @@ def test_refuses_existing_and_older_versions_unvalidated_and_failing_candidates(
     before = _unchanged(world)
     args = ["--project", world["project"], "--recipe", world["v2"]]
     rc, _, err = lawset("release", world["c2"], "--version", "0.2.0", *args)
-    assert rc == 1 and "v0.2.0 exists" in err
+    assert rc == 2 and "v0.2.0 exists" in err
     rc, _, err = lawset("release", world["c2"], "--version", "0.1.9", *args)
-    assert rc == 1 and "not newer than the latest release v0.2.0" in err
+    assert rc == 2 and "not newer than the latest release v0.2.0" in err
     rc, _, err = lawset("release", world["c2"], "--version", "1.0", *args)
     assert rc == 2 and "expected X.Y.Z" in err
 
@@ -343,7 +343,7 @@ def test_refuses_existing_and_older_versions_unvalidated_and_failing_candidates(
     c = candidate("unvalidated")
     (c / validation).unlink()
     rc, _, err = lawset("release", c, "--version", "0.3.0", *args)
-    assert rc == 1 and "not validated" in err and "lawset validate" in err
+    assert rc == 2 and "not validated" in err and "lawset validate" in err
 
     c = candidate("failing")
     v = json.loads((c / validation).read_text("utf-8"))
@@ -354,7 +354,7 @@ def test_refuses_existing_and_older_versions_unvalidated_and_failing_candidates(
     c = candidate("sampled")
     (c / validation).write_text(json.dumps({**v, "sample": 100}))
     rc, _, err = lawset("release", c, "--version", "0.3.0", *args)
-    assert rc == 1 and "validated on a sample" in err
+    assert rc == 2 and "validated on a sample" in err
 
     c = candidate("changed-byte")
     part = c / "data" / "stage1" / "train-00000-of-00001.parquet"
@@ -367,7 +367,7 @@ def test_refuses_existing_and_older_versions_unvalidated_and_failing_candidates(
     c = candidate("rebuilt-after-validation")  # same rows, other files than were validated
     (c / validation).write_text(json.dumps({**v, "files_sha256": "0" * 64}))
     rc, _, err = lawset("release", c, "--version", "0.3.0", *args)
-    assert rc == 1 and "validated other files than manifest.json lists" in err
+    assert rc == 2 and "validated other files than manifest.json lists" in err
 
     c = candidate("old-validation-then-rebuilt")  # no digest recorded: file times decide
     (c / validation).write_text(json.dumps({k: x for k, x in v.items() if k != "files_sha256"}))
@@ -375,13 +375,13 @@ def test_refuses_existing_and_older_versions_unvalidated_and_failing_candidates(
     later = time.time() + 60
     os.utime(part, (later, later))  # same bytes, written after validation.json
     rc, _, err = lawset("release", c, "--version", "0.3.0", *args)
-    assert rc == 1 and "data changed after validation" in err
+    assert rc == 2 and "data changed after validation" in err
 
     c = candidate("other-recipe")
     rc, _, err = lawset(
         "release", c, "--version", "0.3.0", "--project", world["project"], "--recipe", world["v1"]
     )
-    assert rc == 1 and "is not the recipe" in err and "pass --recipe" in err
+    assert rc == 2 and "is not the recipe" in err and "pass --recipe" in err
 
     rc, _, err = lawset("release", c, "--version", "0.3.0", "--project", tmp_path)
     assert rc == 2 and "not a lawset project" in err
