@@ -68,6 +68,35 @@ def blow_up(release: Path, work: Path, rows: int) -> Path:
             want -= take
         name = f"train-{k:05d}-of-{n_files:05d}.parquet"
         pq.write_table(pa.concat_tables(parts), out / "data" / "stage1" / name)
+    # validate first checks every file against manifest.json: record the new files there
+    from lawset.builders.release import sha256_file
+
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text("utf-8"))
+    files = [f for f in manifest["files"] if not f["path"].startswith("data/stage1/train-")]
+    at = next(
+        (i for i, f in enumerate(manifest["files"]) if f["path"].startswith("data/stage1/train-")),
+        len(files),
+    )
+    new = []
+    for p in sorted((out / "data" / "stage1").glob("train-*.parquet")):
+        new.append(
+            {
+                "path": p.relative_to(out).as_posix(),
+                "sha256": sha256_file(p),
+                "bytes": p.stat().st_size,
+                "rows": pq.ParquetFile(p).metadata.num_rows,
+            }
+        )
+    files[at:at] = new
+    manifest["files"] = files
+    train = [f for f in files if f["path"].startswith("data/stage1/train-")]
+    manifest["configs"]["stage1"]["train"] = {
+        "rows": sum(f["rows"] for f in train),
+        "bytes": sum(f["bytes"] for f in train),
+        "files": [f["path"] for f in train],
+    }
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return out
 
 

@@ -82,8 +82,10 @@ def _parser() -> argparse.ArgumentParser:
             "Validate a release candidate with Great Expectations: schema, text quality, answer "
             "formats, citations, provenance and diversity per config and split, duplicates "
             "across splits and benchmark contamination. Writes Data Docs and validation.json to "
-            "DIR/reports/validation/. Exit status: 0 passed, 1 an expectation failed, 2 usage "
-            "error (not a release, bad recipe or thresholds)."
+            "DIR/reports/validation/. Every file is first re-hashed against manifest.json. Exit "
+            "status: 0 passed, 1 an expectation failed or a file differs from manifest.json or "
+            "does not read, 2 usage error (not a release, bad recipe or thresholds), 4 an "
+            "unexpected error."
         ),
     )
     v.add_argument("dir", type=Path, metavar="DIR", help="a release built by lawset build")

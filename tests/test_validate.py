@@ -41,6 +41,7 @@ from validate_helpers import (
     near_sample_ids,
     new_id,
     read_rows,
+    reseal,
     smallest_hash_row,
     write_rows,
 )
@@ -85,7 +86,9 @@ def release(shared_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def validate(root: Path, *args: str) -> tuple[int, str, dict]:
-    """``lawset validate ROOT ARGS`` in this process: exit status, stdout, validation.json."""
+    """``lawset validate ROOT ARGS`` in this process: exit status, stdout, validation.json.
+    The manifest is resealed first: the scenarios break rows as a faulty build would."""
+    reseal(root)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         rc = main(["validate", str(root), *args])

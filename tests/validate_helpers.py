@@ -27,6 +27,20 @@ def copy_release(src: Path, dst: Path) -> Path:
     return dst
 
 
+def reseal(root: Path) -> None:
+    """Record the current sha256, size and rows of every data file in ``manifest.json``, as a
+    build that wrote the broken rows would (``lawset validate`` checks the files against the
+    manifest before any expectation; the scenarios test the expectations)."""
+    path = root / "manifest.json"
+    manifest = json.loads(path.read_text("utf-8"))
+    for f in manifest["files"]:
+        data = (root / f["path"]).read_bytes()
+        f["sha256"] = hashlib.sha256(data).hexdigest()
+        f["bytes"] = len(data)
+        f["rows"] = pq.ParquetFile(root / f["path"]).metadata.num_rows
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def data_file(root: Path, config: str, split: str) -> Path:
     files = sorted((root / "data" / config).glob(f"{split}-*.parquet"))
     assert len(files) == 1, f"expected one {config}/{split} file, found {files}"

@@ -20,9 +20,11 @@ The dedup and decontam modules are imported only when these checks run.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
+from .integrity import first_line
 from .metrics import Collector, text_key
 
 #: observed value of a check that could not run (a missing report): never passes
@@ -118,7 +120,11 @@ def contamination(root: Path, collector: Collector) -> tuple[int, str, list[str]
         from lawset.builders.decontam import EvalIndex
     except ImportError:
         return MISSING, "lawset.builders.decontam not available: not recomputed", []
-    index = EvalIndex.load(path)
+    try:
+        index = EvalIndex.load(path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        why = first_line(exc)
+        return MISSING, f"{EVAL_INDEX} does not read ({why}): rebuild the release", []
     items = collector.contamination_items()
     hits: list[str] = []
     for held in (False, True):

@@ -24,10 +24,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from lawset.builders.errors import CheckFailed
 from lawset.builders.schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
 
 from .config import ValidateError
 from .formats import QUOTED_STATUTE_TASKS, answer_tail
+from .integrity import first_line
 
 QUERY_CONFIGS = ("stage1", "stage2")
 STATUTE_CONFIG = "statutes"
@@ -62,8 +64,9 @@ class Release:
         return sum(f.rows for f in self.files_of(config) if split is None or f.split == split)
 
 
-def open_release(root: Path) -> Release:
-    """The files of a release, or ValidateError when ``root`` is not one."""
+def read_manifest(root: Path) -> dict[str, Any]:
+    """The ``manifest.json`` of the release in ``root``, or ValidateError when ``root`` is not
+    one. Reads nothing but the manifest and the names in ``data/`` (no parquet file)."""
     if not root.is_dir():
         raise ValidateError(f"{root}: no such directory")
     manifest_path = root / "manifest.json"
@@ -71,18 +74,37 @@ def open_release(root: Path) -> Release:
         raise ValidateError(f"{root}: not a lawset release (no manifest.json or data/)")
     try:
         manifest = json.loads(manifest_path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValidateError(f"{manifest_path}: not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ValidateError(f"{manifest_path}: not a lawset manifest (not a JSON object)")
+    if not any(any((root / "data" / c).glob("*.parquet")) for c in QUERY_CONFIGS):
+        raise ValidateError(f"{root}: not a lawset release (no data/stage1 or data/stage2 files)")
+    return manifest
+
+
+def open_release(root: Path) -> Release:
+    """The files of a release, or ValidateError when ``root`` is not one (CheckFailed, naming
+    the file, when a data file's footer does not read)."""
+    manifest = read_manifest(root)
     stats_path = root / "reports" / "stats.json"
-    stats = json.loads(stats_path.read_text("utf-8")) if stats_path.is_file() else {}
+    try:
+        stats = json.loads(stats_path.read_text("utf-8")) if stats_path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        stats = {}
     release = Release(root=root, manifest=manifest, stats=stats)
     for config_dir in sorted(p for p in (root / "data").iterdir() if p.is_dir()):
         for path in sorted(config_dir.glob("*.parquet")):
             split = path.name.split("-", 1)[0]
-            rows = pq.ParquetFile(path).metadata.num_rows
+            try:
+                rows = pq.ParquetFile(path).metadata.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                rel = path.relative_to(root).as_posix()
+                raise CheckFailed(
+                    f"{rel}: not a readable parquet file ({first_line(exc)}); rebuild, or restore "
+                    "it"
+                ) from None
             release.files.append(DataFile(config_dir.name, split, path, rows))
-    if not any(f.config in QUERY_CONFIGS for f in release.files):
-        raise ValidateError(f"{root}: not a lawset release (no data/stage1 or data/stage2 files)")
     return release
 
 

@@ -1,42 +1,58 @@
 """``lawset validate``: run every suite of a release through Great Expectations checkpoints.
 
-Flow: open the release (a usage error when ``DIR`` is not one), read the recipe and thresholds,
-count ids (for uniqueness across files) once, then validate each parquet file as one batch: build
-its frame (:mod:`.frames`) and run the checkpoint of its config and split (``stage1.train``) on
-it, while a :class:`~.metrics.Collector` keeps what the release-level checks need. Files run in
-this process, or in ``workers`` processes that send their suite results back as JSON. Then the
+Flow: resolve the paths (relative to the working folder, ``~``), open the release (a usage error
+when ``DIR`` is not one), read the recipe and thresholds, then check every file ``manifest.json``
+lists against its sha256 and read it through (:mod:`.integrity`): a file that changed after the
+build, is missing or does not read fails the validation here, before any expectation. Then count
+ids (for uniqueness across files) once and validate each parquet file as one batch: build its
+frame (:mod:`.frames`) and run the checkpoint of its config and split (``stage1.train``) on it,
+while a :class:`~.metrics.Collector` keeps what the release-level checks need. Files run in this
+process, or in ``workers`` processes that send their suite results back as JSON. Then the
 ``release`` checkpoint runs once on a one-row frame of release metrics; its
-``UpdateDataDocsAction`` and a final full build write the Data Docs of every run (all results
-are in this process's context store) into ``DIR/reports/validation/``. The results of all runs
-are merged per (suite, check) into ``validation.json``: a check passes when it passed on every
-file, its counts are summed, and up to five failing ids are kept.
+``UpdateDataDocsAction`` and a final full build write the Data Docs of every run (all results are
+in this process's context store). The results of all runs are merged per (suite, check) into
+``validation.json``: a check passes when it passed on every file, its counts are summed, and up
+to five failing ids are kept.
 
-The Great Expectations context is ephemeral (nothing written but the Data Docs site), progress
-bars are off, and ``great_expectations`` is imported only here, so ``lawset build`` never pays
-for its import.
+Everything is written into ``DIR/reports/.validation.tmp-<pid>/`` and swapped in for
+``DIR/reports/validation/`` when the run completes, passed or failed: an error, an interrupt or a
+usage error leaves the results of an earlier run byte for byte (a killed run's folder is removed
+by the next run).
+
+The Great Expectations context is ephemeral (nothing written but the Data Docs site), its own
+progress bars are off (lawset prints a status line per phase and a bar over files), and
+``great_expectations`` is imported only here, so ``lawset build`` never pays for its import.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import sys
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lawset.builders import console
 from lawset.builders.release import files_digest
 
 from .config import RecipeFacts, Thresholds, ValidateError, load_thresholds, recipe_facts
-from .frames import QUERY_CONFIGS, Release, open_release
+from .frames import QUERY_CONFIGS, Release, open_release, read_manifest
+from .integrity import FileCheck, check_files, listed_files
 from .metrics import Collector
 
 DOCS_DIR = Path("reports") / "validation"
 SUMMARY_FILE = "validation.json"
+#: a run writes into reports/.validation.tmp-<pid> and swaps it in when it completes
+TMP_PREFIX = ".validation.tmp-"
+OLD_PREFIX = ".validation.old-"
 
 MAX_IDS = 5
 MIX_COLUMNS = ("task", "level", "domain")
@@ -88,6 +104,9 @@ class Outcome:
     summary: Path
     seconds: float
     rows: dict[str, dict[str, int]]
+    #: files that differ from manifest.json, are missing or do not read (then no expectation ran)
+    problems: list[str] = field(default_factory=list)
+    files: FileCheck | None = None
 
 
 class _Gx:
@@ -540,18 +559,29 @@ def validate_release(
     thresholds_path: Path | None = None,
     sample: int | None = None,
     workers: int = 1,
-    log: Any = None,
+    log: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Validate the release in ``root``; raise ValidateError for usage errors.
 
-    With ``workers`` > 1, files are validated in that many processes (each with its own
-    ephemeral context and no Data Docs site); their suite results come back as JSON and go into
-    this process's context, which builds the Data Docs once at the end.
+    Paths may be relative (to the working folder) or start with ``~``: they are resolved first.
+    Every file of ``manifest.json`` is re-hashed and read before any expectation runs; a file
+    that differs, is missing or does not read fails the validation (``Outcome.problems``) and no
+    expectation runs. With ``workers`` > 1, files are validated in that many processes (each
+    with its own ephemeral context and no Data Docs site); their suite results come back as JSON
+    and go into this process's context, which builds the Data Docs once at the end. ``log``
+    gets one line per validated file (default: printed with ``--verbose``).
+
+    The results go to a temporary folder beside ``DIR/reports/validation/`` and replace it only
+    when the run completes (passed or failed): an error or an interrupt leaves the results of
+    an earlier run as they were.
     """
     from lawset.builders.recipe import RecipeError, load_recipe
 
     started = time.time()
-    release = open_release(root)
+    root = Path(root).expanduser().resolve()
+    recipe_path = Path(recipe_path).expanduser().resolve() if recipe_path else None
+    thresholds_path = Path(thresholds_path).expanduser().resolve() if thresholds_path else None
+    manifest = read_manifest(root)
     try:
         recipe = load_recipe(recipe_path)
     except RecipeError as exc:
@@ -561,29 +591,115 @@ def validate_release(
         raise ValidateError("--sample must be at least 1")
     if workers < 1:
         raise ValidateError("--workers must be at least 1")
+    facts = recipe_facts(recipe)
     del recipe
 
+    listed = listed_files(root, manifest)
+    console.info(
+        f"validating {root}: {len(listed)} files"
+        + (f", about {sample:,} rows per config and split" if sample else "")
+    )
+    console.info(f"checking {len(listed)} files against manifest.json (sha256, readable) ...")
+    files = check_files(root, manifest)
+    console.info(
+        f"{files.files} files, {files.bytes / 2**20:,.1f} MiB checked in {files.seconds:.1f} s "
+        f"({files.mb_per_s:,.0f} MiB/s)"
+        + (f": {len(files.problems)} differ or do not read" if files.problems else ": all match")
+    )
+
+    reports = root / DOCS_DIR.parent
+    _clear_stale(reports)
+    tmp = reports / f"{TMP_PREFIX}{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        if files.problems:
+            results: list[CheckResult] = []
+            rows: dict[str, dict[str, int]] = {}
+            passed = False
+        else:
+            results, rows, facts = _expectations(
+                root, recipe_path, thresholds_path, sample, workers, tmp, log or console.debug
+            )
+            passed = all(r.passed for r in results)
+        seconds = round(time.time() - started, 1)
+        (tmp / SUMMARY_FILE).write_text(
+            json.dumps(
+                {
+                    "passed": passed,
+                    "release": root.name,
+                    "recipe": {"name": facts.name, "sha256": facts.sha256},
+                    "thresholds": str(thresholds_path) if thresholds_path else "default",
+                    "sample": sample,
+                    # every file of manifest.json re-hashed and read before the expectations
+                    "files_checked": files.to_dict(),
+                    "rows_validated": rows,
+                    # what was validated, exactly: lawset release compares it with the manifest
+                    "files_sha256": files_digest(manifest),
+                    "expectations_total": len(results),
+                    "expectations_failed": sum(not r.passed for r in results),
+                    "seconds": seconds,
+                    "data_docs": None if files.problems else "index.html",
+                    "expectations": [r.to_dict() for r in results],
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+        _swap(tmp, root / DOCS_DIR)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     docs = root / DOCS_DIR
-    if docs.exists():
-        shutil.rmtree(docs)
-    docs.mkdir(parents=True)
+    return Outcome(
+        passed,
+        results,
+        docs / "index.html",
+        docs / SUMMARY_FILE,
+        seconds,
+        rows,
+        problems=files.problems,
+        files=files,
+    )
+
+
+def _expectations(
+    root: Path,
+    recipe_path: Path | None,
+    thresholds_path: Path | None,
+    sample: int | None,
+    workers: int,
+    docs: Path,
+    log: Callable[[str], None],
+) -> tuple[list[CheckResult], dict[str, dict[str, int]], RecipeFacts]:
+    """Run every suite on the release (files known to match the manifest) with the Data Docs
+    site in ``docs``: the merged results, the rows validated per config and split, the
+    recipe's facts."""
+    from tqdm import tqdm
+
+    release = open_release(root)
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pandas as pd
+        with console.phase("starting Great Expectations"):
+            import pandas as pd
 
-        from .frames import id_counts
-        from .suites import release_checks
+            from .frames import id_counts
+            from .suites import release_checks
 
-        setup = _Setup(
-            root,
-            recipe_path,
-            thresholds_path,
-            sample,
-            {c: id_counts(release.files_of(c)) for c in release.configs()},
-        )
-        gx = _Gx(docs)
-        main = _Validator(setup, gx)
+            setup = _Setup(
+                root,
+                recipe_path,
+                thresholds_path,
+                sample,
+                {c: id_counts(release.files_of(c)) for c in release.configs()},
+            )
+            gx = _Gx(docs)
+            main = _Validator(setup, gx)
         merger = _Merger()
         rows: dict[str, dict[str, int]] = {}
         collectors: dict[str, Collector] = {}
@@ -609,81 +725,136 @@ def validate_release(
                     collectors[out.config] = out.collector
             rows.setdefault(out.config, {}).setdefault(out.split, 0)
             rows[out.config][out.split] += out.rows
-            if log:
-                log(f"  {out.config}/{out.name}: {out.rows:,} rows")
+            log(f"  {out.config}/{out.name}: {out.rows:,} rows")
 
-        if workers == 1:
-            for k in jobs:
-                take(main.file(k, serialize=False), stored=True)
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
+        total = sum(f.rows for f in release.files)
+        console.info(
+            f"running the expectation suites on {len(jobs)} files ({total:,} rows"
+            + (f", {workers} workers)" if workers > 1 else ")")
+        )
+        # --verbose prints a line per file instead of the bar
+        bar = tqdm(
+            total=len(jobs),
+            unit="file",
+            desc="expectations",
+            file=sys.stderr,
+            disable=not console.progress_enabled() or console.level() >= console.VERBOSE,
+        )
+        with bar:
+            if workers == 1:
+                for k in jobs:
+                    take(main.file(k, serialize=False), stored=True)
+                    bar.update(1)
+            else:
+                import multiprocessing as mp
+                from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=mp.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(setup,),
-            ) as pool:
-                for out in pool.map(_worker_file, jobs):
-                    take(out, stored=False)
+                with ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=mp.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(setup,),
+                ) as pool:
+                    for out in pool.map(_worker_file, jobs):
+                        take(out, stored=False)
+                        bar.update(1)
         import pyarrow.parquet as pq
 
-        for config in QUERY_CONFIGS:
-            if config in release.configs() and config not in collectors:
-                collectors[config] = main.collector(config)
-            for f in release.files_of(config):
-                names = set(pq.ParquetFile(f.path).schema_arrow.names)
-                t = pq.read_table(f.path, columns=[c for c in MIX_COLUMNS if c in names])
-                collectors[config].count_mix(
-                    f.split,
-                    *(
-                        t.column(c).to_pylist() if c in t.column_names else [None] * len(t)
-                        for c in MIX_COLUMNS
-                    ),
-                )
-        metrics = _release_metrics(release, main.facts, main.th, collectors)
-        frame = pd.DataFrame({m.name: [m.value] for m in metrics})
-        cp = gx.checkpoint("release", lambda: release_checks(metrics), index_ids=False, docs=True)
-        merger.add([p for _, vr in gx.run(cp, frame, "release") for p in _plain("release", vr)])
-        for m in metrics:
-            merger.results[("release", m.name)].failing = m.failing[:MAX_IDS]
-        gx.build_docs()  # every page: the file runs' results are in this context's store
+        with console.phase("release metrics (mix, diversity, leakage, contamination)"):
+            for config in QUERY_CONFIGS:
+                if config in release.configs() and config not in collectors:
+                    collectors[config] = main.collector(config)
+                for f in release.files_of(config):
+                    names = set(pq.ParquetFile(f.path).schema_arrow.names)
+                    t = pq.read_table(f.path, columns=[c for c in MIX_COLUMNS if c in names])
+                    collectors[config].count_mix(
+                        f.split,
+                        *(
+                            t.column(c).to_pylist() if c in t.column_names else [None] * len(t)
+                            for c in MIX_COLUMNS
+                        ),
+                    )
+            metrics = _release_metrics(release, main.facts, main.th, collectors)
+            frame = pd.DataFrame({m.name: [m.value] for m in metrics})
+            cp = gx.checkpoint(
+                "release", lambda: release_checks(metrics), index_ids=False, docs=True
+            )
+            merger.add([p for _, vr in gx.run(cp, frame, "release") for p in _plain("release", vr)])
+            for m in metrics:
+                merger.results[("release", m.name)].failing = m.failing[:MAX_IDS]
+        with console.phase("writing Data Docs"):
+            gx.build_docs()  # every page: the file runs' results are in this context's store
+    return list(merger.results.values()), rows, main.facts
 
-    results = list(merger.results.values())
-    passed = all(r.passed for r in results)
-    seconds = round(time.time() - started, 1)
-    summary = docs / SUMMARY_FILE
-    summary.write_text(
-        json.dumps(
-            {
-                "passed": passed,
-                "release": root.name,
-                "recipe": {"name": main.facts.name, "sha256": main.facts.sha256},
-                "thresholds": str(thresholds_path) if thresholds_path else "default",
-                "sample": sample,
-                "rows_validated": rows,
-                # what was validated, exactly: lawset release compares it with the manifest
-                "files_sha256": files_digest(release.manifest),
-                "expectations_total": len(results),
-                "expectations_failed": sum(not r.passed for r in results),
-                "seconds": seconds,
-                "data_docs": "index.html",
-                "expectations": [r.to_dict() for r in results],
-            },
-            ensure_ascii=False,
-            indent=2,
-            default=str,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    return Outcome(passed, results, docs / "index.html", summary, seconds, rows)
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return True
+
+
+def _clear_stale(reports: Path) -> None:
+    """Remove the temporary folders of validate runs that were killed (their process is gone);
+    put back earlier results a run killed between its two renames had moved aside."""
+    if not reports.is_dir():
+        return
+    final = reports / DOCS_DIR.name
+    for p in sorted(reports.iterdir()):
+        for prefix in (TMP_PREFIX, OLD_PREFIX):
+            if not p.name.startswith(prefix) or not p.is_dir():
+                continue
+            pid = p.name[len(prefix) :]
+            if pid.isdigit() and _pid_alive(int(pid)):
+                continue
+            if prefix == OLD_PREFIX and not final.exists():
+                os.replace(p, final)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _swap(new: Path, final: Path) -> None:
+    """Put the folder ``new`` in the place of ``final`` (two renames on one file system)."""
+    old = final.parent / f"{OLD_PREFIX}{os.getpid()}"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    try:
+        os.replace(new, final)
+    except BaseException:
+        if old.exists() and not final.exists():
+            os.replace(old, final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def format_table(outcome: Outcome, root: Path) -> str:
-    """A short report: pass counts per suite and category, then every failing check."""
+    """A short report: pass counts per suite and category, then every failing check (with
+    ``--quiet``: the verdict and where the output went). ``root`` is the release (the paths
+    printed are the outcome's, resolved)."""
     lines = []
+    where = [f"Data Docs: {outcome.docs}", f"summary:   {outcome.summary}"]
+    if outcome.problems:
+        checked = outcome.files.files if outcome.files is not None else len(outcome.problems)
+        lines.append(
+            f"FAILED: {len(outcome.problems)} of {checked} files differ from manifest.json or do "
+            f"not read; no expectation was run ({outcome.seconds:.1f} s)"
+        )
+        lines += [f"  {p}" for p in outcome.problems]
+        lines.append(where[1])
+        return "\n".join(lines)
+    failed = [r for r in outcome.results if not r.passed]
+    verdict = "PASSED" if outcome.passed else "FAILED"
+    total = len(outcome.results)
+    head = (
+        f"{verdict}: {total - len(failed)} of {total} expectations passed ({outcome.seconds:.1f} s)"
+    )
+    if console.level() <= console.QUIET:
+        return "\n".join([head, *where])
     cats: dict[tuple[str, str], list[CheckResult]] = {}
     for r in outcome.results:
         cats.setdefault((r.suite, r.check.split(".")[0].split("[")[0]), []).append(r)
@@ -697,17 +868,11 @@ def format_table(outcome: Outcome, root: Path) -> str:
             cell = f"{sum(r.passed for r in rs)}/{len(rs)}" if rs else "-"
             row += f"{cell:>14s}"
         lines.append(row)
-    failed = [r for r in outcome.results if not r.passed]
-    verdict = "PASSED" if outcome.passed else "FAILED"
-    total = len(outcome.results)
     lines.append("")
-    lines.append(
-        f"{verdict}: {total - len(failed)} of {total} expectations passed ({outcome.seconds:.1f} s)"
-    )
+    lines.append(head)
     for r in failed:
         ids = f"  e.g. {', '.join(r.failing[:3])}" if r.failing else ""
         err = f"  error: {r.error}" if r.error else ""
         lines.append(f"  FAIL {r.suite:20s} {r.check:44s} {r.observed_text()}{ids}{err}")
-    lines.append(f"Data Docs: {root / DOCS_DIR / 'index.html'}")
-    lines.append(f"summary:   {root / DOCS_DIR / SUMMARY_FILE}")
+    lines += where
     return "\n".join(lines)
