@@ -69,7 +69,7 @@ def blow_up(release: Path, work: Path, rows: int) -> Path:
         name = f"train-{k:05d}-of-{n_files:05d}.parquet"
         pq.write_table(pa.concat_tables(parts), out / "data" / "stage1" / name)
     # validate first checks every file against manifest.json: record the new files there
-    from lawset.builders.release import sha256_file
+    from lawset.builders.manifest import sha256_file
 
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text("utf-8"))

@@ -61,7 +61,7 @@ from tqdm import tqdm
 
 from . import console
 from .errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError
-from .release import files_digest, sha256_file
+from .manifest import files_digest, sha256_file
 
 VERSION_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 RELEASES = "releases"

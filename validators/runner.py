@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from lawset.builders import console
-from lawset.builders.release import files_digest
+from lawset.builders.manifest import files_digest
 
 from .config import RecipeFacts, Thresholds, ValidateError, load_thresholds, recipe_facts
 from .frames import QUERY_CONFIGS, Release, open_release, read_manifest

@@ -335,7 +335,7 @@ def _statute_row(r: Record) -> Record:
 
 def build(opts: BuildOptions) -> dict[str, Any]:
     """Run a whole build; returns the summary that is also written to reports/stats.json."""
-    from ..release import write_release
+    from .writer import write_release
 
     t0 = time.monotonic()
     folder = OutputFolder(opts.out)

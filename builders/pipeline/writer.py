@@ -1,4 +1,4 @@
-"""The release writer: merge the shards' sorted runs into the Hub layout.
+"""The candidate writer: merge the shards' sorted runs into the Hub layout.
 
 Writes ``data/<config>/<split>-0000k-of-0000N.parquet`` (rows ordered by key, exact duplicate ids
 dropped), ``reports/stats.json``, ``reports/rejects/<step>.jsonl``, ``manifest.json`` and the dataset
@@ -7,7 +7,6 @@ card ``README.md``. Nothing here reads the clock or a random source: same input,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -20,13 +19,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from . import __version__
-from .pipeline.base import Stats
-from .pipeline.runs import KEY, SPLIT, merge_runs
-from .schema import stable_hash
+from .. import __version__
+from ..manifest import sha256_file
+from ..schema import stable_hash
+from .base import Stats
+from .runs import KEY, SPLIT, merge_runs
 
 if TYPE_CHECKING:
-    from .pipeline.executor import BuildOptions, BuildPlan
+    from .executor import BuildOptions, BuildPlan
 
 SPLIT_ORDER = ("train", "validation", "test")
 LIBRARIES = ("pyarrow", "datasets", "opencc", "pydantic", "jieba", "datasketch")
@@ -80,21 +80,6 @@ class SplitWriter:
         return out
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def files_digest(manifest: dict[str, Any]) -> str:
-    """sha256 over a manifest's (path, sha256) pairs: the exact files a validation covered
-    (``validation.json`` records it; ``lawset release`` compares it with the manifest)."""
-    pairs = sorted((f["path"], f["sha256"]) for f in manifest.get("files", []))
-    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
-
-
 class RejectSink:
     """``reports/rejects/<step>.jsonl``: every dropped record or unusable file, with its reason."""
 
@@ -123,9 +108,9 @@ def write_release(
     markers: list[dict[str, Any]],
     drops: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    from ..cards.render import render_card
-    from .pipeline.executor import SINKS
-    from .pipeline.outdir import OutputFolder
+    from ...cards.render import render_card
+    from .executor import SINKS
+    from .outdir import OutputFolder
 
     out, recipe = opts.out, opts.recipe
     stats = Stats()
@@ -328,7 +313,7 @@ def write_release(
 
 def _contamination_report(summary: dict[str, Any], work: Path, recipe: Any) -> dict[str, Any]:
     """reports/contamination.json: the rule, the index, and what was removed, per benchmark."""
-    from .decontam import EvalIndex, benchmark_of
+    from ..decontam import EvalIndex, benchmark_of
 
     counters = summary.get("counters", {})
     items_hit = counters.pop("contamination_items", {})
