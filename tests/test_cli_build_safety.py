@@ -212,3 +212,20 @@ def test_the_readme_exit_code_table_is_the_one_map() -> None:
     table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| (\d) \| ([^|]+) \|", table, re.M))
     assert {int(k) for k in rows} == set(EXIT_CODES)
+
+
+def test_progress_status_lines_quiet_and_verbose(sources: Path, laws_recipe: Path) -> None:
+    """Every phase without a bar says what it does (at once with --verbose, after 2 s without);
+    --quiet prints only where output went."""
+    work = sources.parent
+    env = {"LAWSET_CACHE_DIR": "off"}  # the index phases really run
+    loud = run_lawset(*BUILD, "--out", "a", "--verbose", cwd=work, env=env)
+    for phase in ("plan", "statute catalog", "decontamination index", "dedup", "leakage check"):
+        assert re.search(rf"^lawset: {phase}.* \.\.\.$", loud.stderr, re.M), phase
+        assert re.search(rf"^lawset: {phase}.*: done in [\d.]+ s$", loud.stderr, re.M), phase
+    quiet = run_lawset(*BUILD, "--out", "b", "--quiet", cwd=work, env=env)
+    assert quiet.stderr == ""
+    assert quiet.stdout.splitlines() == [
+        f"release candidate written to {work / 'b'}/",
+        f"stats: {work / 'b'}/reports/stats.json   manifest: {work / 'b'}/manifest.json",
+    ]
