@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +45,25 @@ def run_lawset(
     if check and proc.returncode != 0:
         raise AssertionError(f"lawset {args} exited {proc.returncode}:\n{proc.stderr}")
     return proc
+
+
+def snapshot(root: Path, skip: str | None = None) -> dict[str, str]:
+    """sha256 of every file under ``root`` (a symbolic link: its target), except under
+    ``root/skip``: what a test compares to show a command changed no byte it should not have."""
+    seen: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        if skip is not None and rel_dir.parts[:1] == (skip,):
+            dirnames[:] = []
+            continue
+        for name in filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            p = Path(dirpath) / name
+            rel = (rel_dir / name).as_posix()
+            if p.is_symlink():
+                seen[rel] = "-> " + os.readlink(p)
+            else:
+                seen[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return dict(sorted(seen.items()))
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -3,26 +3,16 @@ working folder, with relative paths (issue 14: items 2, 3, 6, 10 and the exit-co
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_lawset
+from conftest import REPO, run_lawset, snapshot
 
 #: the default recipe with only its statute source (conftest's laws_recipe), as the tree holds
 BUILD = ("build", "--sources", "raw", "--recipe", "laws-only.yaml", "--no-progress")
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """sha256 of every file under root (hidden ones included)."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture()

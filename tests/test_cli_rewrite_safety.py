@@ -12,27 +12,17 @@ a user types it: from a working folder, with relative paths (issue 14: items 4 a
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import socket
 from pathlib import Path
 
 import pytest
-from conftest import run_lawset
+from conftest import run_lawset, snapshot
 from fake_openai import CASE_TASKS, FakeOpenAI, make_recipe, make_sources, rows
 
 SECRET = "s3cr3t"
 #: lawset's own state in --out while a build is unfinished
 WORK_STATE = {".lawset-work", ".lawset-cache", ".lawset-build.json"}
-
-
-def snapshot(root: Path, skip: str = "out") -> dict[str, str]:
-    """sha256 of every file under root, except those under ``root/skip``."""
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).parts[0] != skip
-    }
 
 
 def closed_port() -> int:
@@ -76,7 +66,7 @@ def test_dead_server_stops_the_build_with_exit_3(tmp_path: Path) -> None:
     # 2 shards on 2 worker processes (the error crosses a process boundary), 12 queries each;
     # nothing listens on the port.
     work = workdir(tmp_path, files=2, per_file=3, max_retries=1)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
     port = closed_port()
     code, stdout, stderr = build(
         work, f"http://user:{SECRET}@127.0.0.1:{port}/v1", "--workers", "2", "--concurrency", "8"
@@ -95,7 +85,7 @@ def test_dead_server_stops_the_build_with_exit_3(tmp_path: Path) -> None:
     # Nothing released; nothing outside --out changed; no file holds the password.
     out = work / "out"
     assert_only_work_state(out)
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
     assert files_holding(out, SECRET.encode()) == []
 
 
@@ -111,13 +101,13 @@ def test_dead_server_stops_the_build_with_exit_3(tmp_path: Path) -> None:
 )
 def test_base_url_that_is_not_an_http_url_is_refused(tmp_path: Path, url: str, problem) -> None:
     work = workdir(tmp_path)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
     code, stdout, stderr = build(work, url)
     assert code == 2
     assert stderr.startswith(f"lawset build: --base-url {problem}"), stderr
     assert "e.g. --base-url http://127.0.0.1:8000/v1" in stderr
     assert SECRET not in stdout + stderr
-    assert not (work / "out").exists() and snapshot(work) == before
+    assert not (work / "out").exists() and snapshot(work, skip="out") == before
 
 
 @pytest.mark.parametrize(
@@ -130,7 +120,7 @@ def test_base_url_that_is_not_an_http_url_is_refused(tmp_path: Path, url: str, p
 def test_recipe_base_url_is_checked_before_any_work(tmp_path: Path, base_url: str, message):
     # A recipe is recorded with a release (lawset release copies it): no credentials in it.
     work = workdir(tmp_path, rewriter="openai", base_url=base_url, model="m")
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
     proc = run_lawset(
         "build", "--sources", "src", "--out", "out", "--recipe", "r.yaml", "--no-progress",
         check=False, cwd=work,
@@ -138,7 +128,7 @@ def test_recipe_base_url_is_checked_before_any_work(tmp_path: Path, base_url: st
     assert proc.returncode == 2
     assert "r.yaml: steps[" in proc.stderr and message in proc.stderr, proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
-    assert not (work / "out").exists() and snapshot(work) == before
+    assert not (work / "out").exists() and snapshot(work, skip="out") == before
 
 
 def test_credentials_authenticate_and_are_written_nowhere(tmp_path: Path) -> None:
@@ -179,7 +169,7 @@ def test_failure_rate_above_the_recipe_threshold_stops_the_build(
     if max_failure_rate is not None:
         params["max_failure_rate"] = max_failure_rate
     work = workdir(tmp_path, **params)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
     with FakeOpenAI(["500", "500", "500"]) as srv:
         got, stdout, stderr = build(work, srv.base_url)
         server = srv.base_url
@@ -196,7 +186,7 @@ def test_failure_rate_above_the_recipe_threshold_stops_the_build(
         stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
         assert stats["counters"]["rewrite"]["fallback:request_server_error"] == 3
         assert stats["counters"]["rewrite"]["rewritten:fake"] == 5
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 def test_answers_that_fail_their_checks_are_not_request_failures(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import read_jsonl, run_lawset
+from conftest import read_jsonl, run_lawset, snapshot
 from lawset.builders.errors import UsageError
 from lawset.builders.pipeline.base import Context
 from lawset.builders.recipe import (
@@ -71,26 +71,6 @@ def build(work: Path, recipe: str):  # noqa: ANN201
     )  # fmt: skip
 
 
-def snapshot(work: Path) -> dict[str, bytes]:
-    """Every file and link under the working folder except the build's own ``out``."""
-    seen: dict[str, bytes] = {}
-    for dirpath, dirnames, filenames in os.walk(work):
-        rel_dir = Path(dirpath).relative_to(work)
-        if rel_dir.parts[:1] == ("out",):
-            continue
-        for name in filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
-            p = Path(dirpath) / name
-            rel = (rel_dir / name).as_posix()
-            if p.is_symlink():
-                seen[rel] = b"-> " + os.readlink(p).encode()
-            elif p.is_file():
-                try:
-                    seen[rel] = p.read_bytes()
-                except PermissionError:  # the chmod 000 case (not root)
-                    seen[rel] = f"mode {p.stat().st_mode:o}".encode()
-    return seen
-
-
 def rejects(work: Path) -> list[dict]:
     return read_jsonl(work / "out" / "reports" / "rejects" / "read.jsonl")
 
@@ -127,7 +107,7 @@ def test_a_jsonl_file_cut_inside_a_character_loses_only_its_last_line(work: Path
     cut = line[: at + 2]  # inside the 3-byte 合
     (work / "src" / "general" / "demo" / "data.jsonl").write_bytes(good.encode("utf-8") + cut)
     recipe = write_recipe(work, DEMO)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -146,7 +126,7 @@ def test_a_jsonl_file_cut_inside_a_character_loses_only_its_last_line(work: Path
     kept = kept_instructions(work)
     assert sorted(k[:2] for k in kept) == ["第1", "第2", "第3"]
     assert stats(work)["steps"]["read"]["dropped"] == {"not_utf8": 1}
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 def test_a_bad_byte_loses_only_the_line_it_is_in(work: Path) -> None:
@@ -157,7 +137,7 @@ def test_a_bad_byte_loses_only_the_line_it_is_in(work: Path) -> None:
     lines += [rows(3).encode(), rows(4).encode()]
     (work / "src" / "general" / "demo" / "data.jsonl").write_bytes(b"".join(lines))
     recipe = write_recipe(work, DEMO)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -168,7 +148,7 @@ def test_a_bad_byte_loses_only_the_line_it_is_in(work: Path) -> None:
     assert f"line 2, byte {offset}: not UTF-8 (invalid start byte)" in reject["message"]
     assert "re-encode the file as UTF-8" in reject["message"]
     assert sorted(k[:2] for k in kept_instructions(work)) == ["第1", "第3", "第4"]
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 def test_line_readers_keep_the_good_lines_and_name_the_bad_one(tmp_path: Path) -> None:
@@ -203,7 +183,7 @@ def test_empty_files_are_reported_and_the_rest_is_built(work: Path) -> None:
     (demo / "empty.jsonl").write_bytes(b"")
     (demo / "blank.json").write_bytes(b"\xef\xbb\xbf \n\t\n")
     recipe = write_recipe(work, DEMO)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -218,7 +198,7 @@ def test_empty_files_are_reported_and_the_rest_is_built(work: Path) -> None:
     assert "empty.jsonl: empty_file" in proc.stdout
     assert stats(work)["sources"]["demo"]["files"] == 1
     assert len(kept_instructions(work)) == 1
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 # --- source paths stay inside --sources ------------------------------------------------------
@@ -234,7 +214,7 @@ def test_a_recipe_path_outside_sources_is_refused(work: Path, path: str, words: 
     outside.mkdir()
     (outside / "secret.jsonl").write_text(rows(1), encoding="utf-8")
     recipe = write_recipe(work, source("demo", "alpaca", path, "general"))
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -243,7 +223,7 @@ def test_a_recipe_path_outside_sources_is_refused(work: Path, path: str, words: 
     assert "write the folder relative to --sources" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (work / "out").exists()
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 def test_resolve_source_path_follows_links_and_stays_inside(tmp_path: Path) -> None:
@@ -269,7 +249,7 @@ def test_a_source_folder_linked_outside_sources_is_refused(work: Path) -> None:
     (outside / "secret.jsonl").write_text(rows(1), encoding="utf-8")
     (work / "src" / "general" / "away").symlink_to(Path("..", "..", "outside"))
     recipe = write_recipe(work, source("demo", "alpaca", "general/away", "general"))
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -277,7 +257,7 @@ def test_a_source_folder_linked_outside_sources_is_refused(work: Path) -> None:
     assert "sources.demo.path: 'general/away' leads to" in proc.stderr
     assert "outside --sources" in proc.stderr
     assert not (work / "out").exists()
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 # --- a source with nothing to read -----------------------------------------------------------
@@ -309,7 +289,7 @@ def test_a_source_with_no_files_stops_the_build_unless_optional(work: Path) -> N
     (work / "src" / "general" / "nothing").mkdir()
     nothing = source("nothing", "alpaca", "general/nothing", "general")
     recipe = write_recipe(work, DEMO, nothing)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -317,7 +297,7 @@ def test_a_source_with_no_files_stops_the_build_unless_optional(work: Path) -> N
     assert "source nothing (alpaca, folder general/nothing" in proc.stderr
     assert "no file matches" in proc.stderr and "`optional: true`" in proc.stderr
     assert not (work / "out").exists()
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
     optional = source("nothing", "alpaca", "general/nothing", "general", "    optional: true\n")
     recipe = write_recipe(work, DEMO, optional)
@@ -374,7 +354,7 @@ def test_an_unreadable_file_is_reported_and_the_build_goes_on(work: Path, how: s
     (laws / "示例法(2021-06-10).md").write_text(LAW_HEAD + "第一条 本法适用于示例。\n", "utf-8")
     _unreadable(laws / "锁定法.md", how)
     recipe = write_recipe(work, source("laws", "lawrefbook", "laws/LawRefBook-Laws", "laws"), DEMO)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -391,7 +371,7 @@ def test_an_unreadable_file_is_reported_and_the_build_goes_on(work: Path, how: s
     assert len(kept_instructions(work)) == 2
     statutes = pq.read_table(next((work / "out" / "data" / "statutes").glob("*.parquet")))
     assert statutes.column("label").to_pylist() == ["第一条"]
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 def test_a_file_unreadable_at_read_time_is_reported(tmp_path: Path) -> None:
@@ -442,7 +422,7 @@ def test_an_overlong_statute_article_is_rejected_and_the_rest_of_the_law_kept(wo
     )
     (work / "src" / "general" / "demo" / "data.jsonl").write_text(rows(1), encoding="utf-8")
     recipe = write_recipe(work, source("laws", "lawrefbook", "laws/LawRefBook-Laws", "laws"), DEMO)
-    before = snapshot(work)
+    before = snapshot(work, skip="out")
 
     proc = build(work, recipe)
 
@@ -461,7 +441,7 @@ def test_an_overlong_statute_article_is_rejected_and_the_rest_of_the_law_kept(wo
     assert statutes.column("label").to_pylist() == ["第一条", "第三条"]
     assert max(len(t) for t in statutes.column("text").to_pylist()) < 100
     assert stats(work)["steps"]["read"]["dropped"] == {"article_too_long": 1}
-    assert snapshot(work) == before
+    assert snapshot(work, skip="out") == before
 
 
 def test_the_article_limit_is_a_recipe_key_of_statute_sources(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ real shared tree (read-only use), so the release's data repository (``../lawset-
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
@@ -26,7 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_RAW
+from conftest import REPO, SHARED_RAW, snapshot
 
 LIMIT = "40"
 
@@ -65,14 +64,6 @@ def run(line: str, cwd: Path, extra: tuple[str, ...] = ()) -> subprocess.Complet
     assert proc.returncode == 0, f"{line} (in {cwd}) exited {proc.returncode}:\n{proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture()
