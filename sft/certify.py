@@ -38,6 +38,7 @@ model, config and seed (keys sorted, paths inside the working folder written rel
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -54,11 +55,11 @@ from lawset.builders import console
 from lawset.builders.errors import EXIT_FAILED, CheckFailed, UsageError, describe_os_error
 from lawset.builders.manifest import MANIFEST_FILE, check_integrity, load_manifest, sha256_file
 
+from .config import SFTRecipeConfig, load_config
 from .train import (
     STAGES,
     device_name,
     is_scratch,
-    load_config,
     load_model,
     load_split,
     prepare_base,
@@ -206,7 +207,7 @@ def hardware() -> dict[str, Any]:
 
 def _evaluate(
     model_path: str,
-    cfg: dict[str, Any],
+    cfg: SFTRecipeConfig,
     data_dir: Path,
     work: Path,
     lawbench_items: int,
@@ -224,23 +225,21 @@ def _evaluate(
 
     started = time.perf_counter()
 
-    ev = cfg.get("evaluation") or {}
-    seed = int(cfg.get("seed", 42))
-    max_length = int((cfg.get("train") or {}).get("max_length") or 1024)
+    ev = cfg.evaluation
+    seed = int(cfg.seed)
+    max_length = int(cfg.train.get("max_length") or 1024)
     model, tokenizer = load_model(model_path, cfg)
     if torch.cuda.is_available():
         model.to("cuda")
     losses = {}
     for stage in STAGES:
-        rows = load_split(
-            data_dir, stage, "test", ev.get("heldout_rows", 256), seed, work / "hf-cache"
-        )
+        rows = load_split(data_dir, stage, "test", ev.heldout_rows, seed, work / "hf-cache")
         losses[f"{stage}_test"] = heldout_loss(
             model,
             tokenizer,
             rows["messages"],
             max_length=max_length,
-            batch_size=int(ev.get("heldout_batch_size", 8)),
+            batch_size=int(ev.heldout_batch_size),
         )
     bench = None
     if with_lawbench and lawbench_items > 0 and benchmarks is not None:
@@ -249,8 +248,8 @@ def _evaluate(
             tokenizer,
             benchmarks,
             items_per_task=lawbench_items,
-            max_new_tokens=int(ev.get("max_new_tokens", 128)),
-            batch_size=int(ev.get("generation_batch_size", 8)),
+            max_new_tokens=int(ev.max_new_tokens),
+            batch_size=int(ev.generation_batch_size),
             progress=progress,
             label=label,
         )
@@ -369,8 +368,7 @@ def certify(
             cfg = load_config(config, is_scratch(model))
         except OSError as exc:
             raise CertifyError(f"--config: {describe_os_error(exc)}") from None
-    ev = cfg.get("evaluation") or {}
-    items = int(lawbench_items if lawbench_items is not None else ev.get("lawbench_items", 0))
+    items = int(lawbench_items if lawbench_items is not None else cfg.evaluation.lawbench_items)
     if items > 0:
         benchmarks = Path(benchmarks) if benchmarks is not None else DEFAULT_BENCHMARKS
         if not (benchmarks / "lawbench" / "data").is_dir() and not (benchmarks / "data").is_dir():
@@ -412,14 +410,13 @@ def certify(
 def _run(
     data_dir: Path,
     model: str,
-    cfg: dict[str, Any],
+    cfg: SFTRecipeConfig,
     work: Path,
     lora: bool,
     items: int,
     benchmarks: Path | None,
     progress: bool,
 ) -> dict[str, Any]:
-    ev = cfg.get("evaluation") or {}
     what = "building the tiny model and its tokenizer" if is_scratch(model) else "locating"
     with _step(f"{what} ({model})"):
         path, info = prepare_base(model, cfg, data_dir, work)
@@ -454,7 +451,7 @@ def _run(
         )
         path = rec["model_out"]
         last = stage == STAGES[-1]
-        with_bench = last or bool(ev.get("lawbench_after_stage1", False))
+        with_bench = last or bool(cfg.evaluation.lawbench_after_stage1)
         heldout[f"after_{stage}"], b = evaluate(f"after {stage}", f"after {stage}", with_bench)
         if b is not None:
             bench[f"after_{stage}"] = b
@@ -495,11 +492,11 @@ def _run(
         "model": info,
         "lora": lora,
         "config": {
-            "name": cfg.get("name", Path(cfg["_path"]).stem),
-            "file": Path(cfg["_path"]).name,
-            "sha256": cfg["_sha256"],
-            "seed": int(cfg.get("seed", 42)),
-            "evaluation": ev,
+            "name": cfg.name,
+            "file": cfg.path.name,
+            "sha256": cfg.sha256,
+            "seed": int(cfg.seed),
+            "evaluation": dataclasses.asdict(cfg.evaluation),
         },
         "hyperparameters": {s: stages[s]["hyperparameters"] for s in STAGES},
         "hardware": hardware(),
