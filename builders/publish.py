@@ -6,7 +6,7 @@ huggingface_hub's own, in this order:
 
 1. ``create_repo(repo_id, repo_type="dataset", private=..., exist_ok=True)``;
 2. ``upload_folder(...)`` of exactly the released files (the same list ``lawset release`` commits
-   to the data repository, :func:`lawset.builders.versions.released_files`), with
+   to the data repository, :func:`lawset.builders.release.files.released_files`), with
    ``delete_patterns="*"`` so that the Hub's tree mirrors the release (files of an earlier
    version that this one no longer has are deleted; the Hub keeps ``.gitattributes``);
 3. ``create_tag("vX.Y.Z", revision=<that commit>)``.
@@ -33,7 +33,6 @@ and whether anything was uploaded: a rerun completes an interrupted publish).
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import re
@@ -41,22 +40,11 @@ from pathlib import Path
 from typing import Any
 
 from . import console
-from .errors import (
-    EXIT_EXTERNAL,
-    EXIT_FAILED,
-    EXIT_OK,
-    ExternalServiceError,
-    exit_code_for,
-)
-from .versions import (
-    ReleaseCheckFailed,
-    ReleaseError,
-    check_integrity,
-    git_blob_sha1,
-    load_manifest,
-    released_files,
-    sha256_file,
-)
+from .errors import EXIT_EXTERNAL, ExternalServiceError, exit_code_for
+from .manifest import check_integrity, load_manifest, sha256_file
+from .release.datarepo import git_blob_sha1
+from .release.errors import ReleaseCheckFailed, ReleaseError
+from .release.files import released_files
 
 REPO_TYPE = "dataset"
 KEEP_REMOTE = (".gitattributes",)
@@ -325,42 +313,4 @@ def publish(root: Path, repo: str, private: bool = False, dry_run: bool = False)
     return {"url": str(url), "commit": commit, "tag": tag, "uploaded": uploaded, "tagged": True}
 
 
-def _handle(args: argparse.Namespace) -> int:
-    out = publish(args.dir, args.repo, private=args.private, dry_run=args.dry_run)
-    if out.get("dry_run"):
-        return EXIT_OK
-    if not out["tagged"]:
-        print(f"{args.repo}: {out['tag']} is already published with these files; nothing sent")
-        return EXIT_OK
-    what = "uploaded" if out["uploaded"] else "main already held these files (no new commit)"
-    print(
-        f"published {args.dir} to {out['url']}: {what}; commit {out['commit'][:12]}, tag {out['tag']}"
-    )
-    print(f'  load it: load_dataset("{args.repo}", "stage1", revision="{out["tag"]}")')
-    return EXIT_OK if out["commit"] else EXIT_FAILED
-
-
-def register(subparsers: Any) -> None:
-    """Add ``lawset publish`` to the CLI."""
-    p = subparsers.add_parser(
-        "publish",
-        help="upload a release to the Hugging Face Hub and tag it vX.Y.Z",
-        description=(
-            "Upload a released folder (lawset release DIR --version X.Y.Z) to a Hugging Face Hub "
-            "dataset repository and tag the commit vX.Y.Z: create_repo (exist_ok), upload_folder "
-            "(the released files; remote files not in the release are deleted), create_tag. "
-            "A re-run after an interruption completes without a duplicate commit. Token from "
-            "HF_TOKEN or the huggingface_hub login cache (never printed); endpoint from "
-            "HF_ENDPOINT. Exit status: 0 ok; 1 the data differs from the manifest; 2 refused "
-            "before anything is sent (not released, bad --repo, no token, the tag exists with "
-            "other files); 3 the Hub could not be reached or answered an error."
-        ),
-    )
-    p.add_argument("dir", type=Path, metavar="DIR", help="a released folder")
-    p.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub dataset repository")
-    p.add_argument("--private", action="store_true", help="create the repository private")
-    p.add_argument("--dry-run", action="store_true", help="print the operations; send nothing")
-    p.set_defaults(func=_handle)
-
-
-__all__ = ["EXIT_FAILED", "HubError", "PublishError", "publish", "register", "release_plan"]
+__all__ = ["HubError", "PublishError", "publish", "release_plan"]

@@ -37,9 +37,8 @@ model, config and seed (keys sorted, paths inside the working folder written rel
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import hashlib
+import dataclasses
 import json
 import logging
 import os
@@ -53,13 +52,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lawset.builders import console
-from lawset.builders.errors import EXIT_FAILED, EXIT_OK, CheckFailed, UsageError, describe_os_error
+from lawset.builders.errors import EXIT_FAILED, CheckFailed, UsageError, describe_os_error
+from lawset.builders.manifest import MANIFEST_FILE, check_integrity, load_manifest, sha256_file
 
+from .config import SFTRecipeConfig, load_config
 from .train import (
     STAGES,
     device_name,
     is_scratch,
-    load_config,
     load_model,
     load_split,
     prepare_base,
@@ -145,35 +145,21 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or path.is_relative_to(folder)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def release_checksums(data_dir: Path) -> dict[str, Any]:
-    """The release's identity: manifest hash and every listed file, re-hashed and compared."""
-    manifest_path = data_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise CertifyError(f"{manifest_path}: missing; DIR must be a release built by lawset build")
-    try:
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CertifyError(f"{manifest_path}: not JSON ({exc}); rebuild the release") from None
-    files = []
-    for entry in manifest.get("files", []):
-        path = data_dir / entry["path"]
-        if not path.is_file():
-            raise ReleaseModified(f"{path}: listed in manifest.json but missing; rebuild it")
-        actual = _sha256(path)
-        if actual != entry["sha256"]:
-            raise ReleaseModified(
-                f"{path}: sha256 {actual} differs from manifest.json ({entry['sha256']}); the "
-                "release was modified after it was built: rebuild it or restore the file"
-            )
-        files.append({"path": entry["path"], "sha256": actual, "rows": entry.get("rows")})
+    """The release's identity: manifest hash and every listed file, re-hashed and compared, as
+    release and publish compare them (:func:`lawset.builders.manifest.check_integrity`): a
+    certificate for other bytes than the manifest's is worthless."""
+    manifest = load_manifest(data_dir)
+    problems = check_integrity(data_dir, manifest)
+    if problems:
+        raise ReleaseModified(
+            f"{data_dir}: the data differs from manifest.json (the release was modified after it "
+            "was built: rebuild it or restore the files):\n  " + "\n  ".join(problems)
+        )
+    files = [
+        {"path": entry["path"], "sha256": entry["sha256"], "rows": entry.get("rows")}
+        for entry in manifest.get("files", [])
+    ]
     rows = {
         config: {split: info.get("rows") for split, info in splits.items()}
         for config, splits in (manifest.get("configs") or {}).items()
@@ -183,7 +169,7 @@ def release_checksums(data_dir: Path) -> dict[str, Any]:
         "version": (manifest.get("release") or {}).get("version"),
         "lawset_version": manifest.get("lawset_version"),
         "recipe": manifest.get("recipe"),
-        "manifest_sha256": _sha256(manifest_path),
+        "manifest_sha256": sha256_file(data_dir / MANIFEST_FILE),
         "files": files,
         "files_verified": len(files),
         "rows": rows,
@@ -221,7 +207,7 @@ def hardware() -> dict[str, Any]:
 
 def _evaluate(
     model_path: str,
-    cfg: dict[str, Any],
+    cfg: SFTRecipeConfig,
     data_dir: Path,
     work: Path,
     lawbench_items: int,
@@ -239,23 +225,21 @@ def _evaluate(
 
     started = time.perf_counter()
 
-    ev = cfg.get("evaluation") or {}
-    seed = int(cfg.get("seed", 42))
-    max_length = int((cfg.get("train") or {}).get("max_length") or 1024)
+    ev = cfg.evaluation
+    seed = int(cfg.seed)
+    max_length = int(cfg.train.get("max_length") or 1024)
     model, tokenizer = load_model(model_path, cfg)
     if torch.cuda.is_available():
         model.to("cuda")
     losses = {}
     for stage in STAGES:
-        rows = load_split(
-            data_dir, stage, "test", ev.get("heldout_rows", 256), seed, work / "hf-cache"
-        )
+        rows = load_split(data_dir, stage, "test", ev.heldout_rows, seed, work / "hf-cache")
         losses[f"{stage}_test"] = heldout_loss(
             model,
             tokenizer,
             rows["messages"],
             max_length=max_length,
-            batch_size=int(ev.get("heldout_batch_size", 8)),
+            batch_size=int(ev.heldout_batch_size),
         )
     bench = None
     if with_lawbench and lawbench_items > 0 and benchmarks is not None:
@@ -264,8 +248,8 @@ def _evaluate(
             tokenizer,
             benchmarks,
             items_per_task=lawbench_items,
-            max_new_tokens=int(ev.get("max_new_tokens", 128)),
-            batch_size=int(ev.get("generation_batch_size", 8)),
+            max_new_tokens=int(ev.max_new_tokens),
+            batch_size=int(ev.generation_batch_size),
             progress=progress,
             label=label,
         )
@@ -384,8 +368,7 @@ def certify(
             cfg = load_config(config, is_scratch(model))
         except OSError as exc:
             raise CertifyError(f"--config: {describe_os_error(exc)}") from None
-    ev = cfg.get("evaluation") or {}
-    items = int(lawbench_items if lawbench_items is not None else ev.get("lawbench_items", 0))
+    items = int(lawbench_items if lawbench_items is not None else cfg.evaluation.lawbench_items)
     if items > 0:
         benchmarks = Path(benchmarks) if benchmarks is not None else DEFAULT_BENCHMARKS
         if not (benchmarks / "lawbench" / "data").is_dir() and not (benchmarks / "data").is_dir():
@@ -427,14 +410,13 @@ def certify(
 def _run(
     data_dir: Path,
     model: str,
-    cfg: dict[str, Any],
+    cfg: SFTRecipeConfig,
     work: Path,
     lora: bool,
     items: int,
     benchmarks: Path | None,
     progress: bool,
 ) -> dict[str, Any]:
-    ev = cfg.get("evaluation") or {}
     what = "building the tiny model and its tokenizer" if is_scratch(model) else "locating"
     with _step(f"{what} ({model})"):
         path, info = prepare_base(model, cfg, data_dir, work)
@@ -469,7 +451,7 @@ def _run(
         )
         path = rec["model_out"]
         last = stage == STAGES[-1]
-        with_bench = last or bool(ev.get("lawbench_after_stage1", False))
+        with_bench = last or bool(cfg.evaluation.lawbench_after_stage1)
         heldout[f"after_{stage}"], b = evaluate(f"after {stage}", f"after {stage}", with_bench)
         if b is not None:
             bench[f"after_{stage}"] = b
@@ -510,11 +492,11 @@ def _run(
         "model": info,
         "lora": lora,
         "config": {
-            "name": cfg.get("name", Path(cfg["_path"]).stem),
-            "file": Path(cfg["_path"]).name,
-            "sha256": cfg["_sha256"],
-            "seed": int(cfg.get("seed", 42)),
-            "evaluation": ev,
+            "name": cfg.name,
+            "file": cfg.path.name,
+            "sha256": cfg.sha256,
+            "seed": int(cfg.seed),
+            "evaluation": dataclasses.asdict(cfg.evaluation),
         },
         "hyperparameters": {s: stages[s]["hyperparameters"] for s in STAGES},
         "hardware": hardware(),
@@ -531,7 +513,7 @@ def manifest_entry(path: Path) -> dict[str, Any]:
     after = cert["lawbench"].get("after_stage2") or {}
     return {
         "path": "reports/certificate.json",
-        "sha256": _sha256(Path(path)),
+        "sha256": sha256_file(Path(path)),
         "model": cert["model"].get("spec"),
         "config": cert["config"]["name"],
         "device": cert["hardware"]["device"],
@@ -545,38 +527,12 @@ def manifest_entry(path: Path) -> dict[str, Any]:
     }
 
 
-def _handler(args: argparse.Namespace) -> int:
-    if args.lawbench_items is not None and args.lawbench_items < 0:
-        raise CertifyError("--lawbench-items must be 0 or more (0 leaves LawBench out)")
-    cert, out = certify(
-        args.dir,
-        args.model,
-        config=args.config,
-        out=args.out,
-        work=args.work,
-        lora=args.lora,
-        lawbench_items=args.lawbench_items,
-        benchmarks=args.benchmarks,
-        progress=console.progress_enabled(not args.no_progress),
-    )
-    if console.level() > console.QUIET:
-        print(_summary(cert))
-    print(f"certificate written to {out}")
-    print(f"library and trainer logs: {out.parent / LOG}")
-    if args.work is not None:
-        print(f"models kept in {args.work}/ (base/, stage1/, stage2/)")
-    if args.out is None:
-        print(f"lawset release {args.dir} --version X.Y.Z attaches it (found there)")
-    else:
-        print(f"attach it: lawset release {args.dir} --version X.Y.Z --certificate {out}")
-    return EXIT_OK
-
-
 def _fmt(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def _summary(cert: dict[str, Any]) -> str:
+def summary_text(cert: dict[str, Any]) -> str:
+    """What ``lawset certify`` prints of a certificate: model, each stage, LawBench."""
     lines = [
         f"model: {cert['model'].get('spec')} ({cert['model'].get('parameters', 0):,} parameters)"
         f" on {cert['hardware']['device']}"
@@ -599,60 +555,6 @@ def _summary(cert: dict[str, Any]) -> str:
         if lb["after_stage2"]["skipped"]:
             lines.append(f"  skipped: {', '.join(sorted(lb['after_stage2']['skipped']))}")
     return "\n".join(lines)
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``lawset certify``."""
-    p = subparsers.add_parser(
-        "certify",
-        help="train the two-stage SFT recipe on a release and write a certificate",
-        description=(
-            "Run the two-stage TRL recipe (stage1, then stage2 from stage 1's model) on a release "
-            "and write certificate.json: data checksums (verified against manifest.json), model, "
-            "hyper-parameters, hardware, loss curves, tokens/s and MFU per stage, held-out loss "
-            "on the test splits before and after each stage, and LawBench zero-shot scores before "
-            "and after. Writes nothing inside DIR: the certificate and training.log (the libraries' "
-            "and the trainer's logs) go to DIR/../certificates/<DIR name>/ or --out. Exit status: "
-            "0 written, 1 the release's files do not match its manifest, 2 usage error."
-        ),
-    )
-    p.add_argument("dir", type=Path, metavar="DIR", help="a release built by lawset build")
-    p.add_argument(
-        "--model",
-        required=True,
-        help="HF causal LM path or id; `tiny` = random model from the config's model: block with "
-        "a tokenizer trained on the release (offline); or a model-config YAML/JSON file",
-    )
-    p.add_argument(
-        "--config",
-        help="recipe YAML or shipped name: tiny_cpu, gpu_small, internlm_law_7b (default "
-        "tiny_cpu for --model tiny, internlm_law_7b otherwise)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        metavar="FOLDER",
-        help="folder for certificate.json and training.log, outside DIR (default "
-        "DIR/../certificates/<DIR name>/); a path ending in .json names the certificate file",
-    )
-    p.add_argument(
-        "--work",
-        type=Path,
-        help="keep the models here, outside DIR (default: a temporary folder, removed)",
-    )
-    p.add_argument(
-        "--lawbench-items",
-        type=int,
-        help="items per LawBench task (default: the config's; 500 = all; 0 = no LawBench)",
-    )
-    p.add_argument(
-        "--benchmarks",
-        type=Path,
-        help="benchmarks folder holding lawbench/ (default ../shared/benchmarks)",
-    )
-    p.add_argument("--lora", action="store_true", help="LoRA (peft) instead of full fine-tuning")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=_handler)
 
 
 def main(argv: list[str] | None = None) -> int:

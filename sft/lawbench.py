@@ -1,4 +1,5 @@
-"""LawBench-compatible scorer and ``lawset lawbench score``.
+"""LawBench-compatible scorer (``lawset lawbench score`` runs it:
+:mod:`lawset.builders.commands.lawbench`).
 
 LawBench (open-compass/LawBench; a copy with published predictions and scores is in
 ../shared/benchmarks/lawbench) has 20 tasks of 500 items. Its answers are parsed by rule, so a
@@ -35,7 +36,6 @@ only when the same tasks are present.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -44,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lawset.builders.errors import EXIT_OK, EXIT_USAGE, UsageError
+from lawset.builders.errors import UsageError
 
 from .lawbench_charges import CHARGES
 from .lawbench_metrics import (
@@ -60,8 +60,8 @@ __all__ = [
     "UNSUPPORTED",
     "LawBenchFormatError",
     "load_items",
-    "register",
     "score_folder",
+    "score_table",
     "score_task",
 ]
 
@@ -564,10 +564,11 @@ def score_folder(pred_dir: Path) -> dict:
     }
 
 
-# --------------------------------------------------------------------------- CLI
+# --------------------------------------------------------------------------- report
 
 
-def _table(result: dict, pred_dir: Path) -> str:
+def score_table(result: dict, pred_dir: Path) -> str:
+    """The scores of :func:`score_folder` as the table ``lawset lawbench score`` prints."""
     lines = [f"LawBench scores for {pred_dir} (0..1; LawBench's leaderboard shows x100)", ""]
     lines.append(f"{'task':<6}{'name':<32}{'level':<15}{'score':>8}{'abstain':>9}{'n':>6}")
     for task, info in TASKS.items():
@@ -589,48 +590,3 @@ def _table(result: dict, pred_dir: Path) -> str:
     for task, reason in result["unsupported"].items():
         lines.append(f"Task {task} not scored: {reason}.")
     return "\n".join(lines)
-
-
-def _score_command(args: argparse.Namespace) -> int:
-    try:
-        result = score_folder(args.pred_dir)
-    except (FileNotFoundError, LawBenchFormatError) as exc:
-        print(f"lawset lawbench score: error: {exc}", file=sys.stderr)
-        print(
-            "Fix: pass a folder of LawBench prediction files <task>.json, each a JSON object "
-            'keyed "0".."499" of {"origin_prompt", "prediction", "refr"}.',
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(_table(result, args.pred_dir))
-    print(f"scored {len(result['tasks'])} task(s) from {args.pred_dir}", file=sys.stderr)
-    return EXIT_OK
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``lawset lawbench score PRED_DIR [--json]``."""
-    parser = subparsers.add_parser(
-        "lawbench",
-        help="LawBench-compatible scoring of model predictions",
-        description="LawBench-compatible scoring (rules of open-compass/LawBench, reimplemented).",
-    )
-    sub = parser.add_subparsers(dest="lawbench_command", metavar="COMMAND", required=True)
-    score = sub.add_parser(
-        "score",
-        help="score a folder of LawBench prediction files",
-        description=(
-            "Score a folder of LawBench prediction files (<task>.json, a JSON object keyed "
-            '"0".."499" of {origin_prompt, prediction, refr}) with LawBench\'s rules: per-task '
-            "score and abstention rate (0..1), the mean per cognitive level and the overall mean "
-            "over the tasks present. Task 2-1 (ChERRANT F0.5) is reported as unsupported. "
-            "Exit status: 0 scored, 2 missing folder, no task files or a malformed file."
-        ),
-    )
-    score.add_argument("pred_dir", type=Path, metavar="PRED_DIR", help="folder of <task>.json")
-    score.add_argument(
-        "--json", action="store_true", help="print the result as JSON on stdout (else a table)"
-    )
-    score.set_defaults(func=_score_command)

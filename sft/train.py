@@ -28,10 +28,8 @@ legal only), as in InternLM-Law. Decisions, with the reasons:
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import gc
-import hashlib
 import json
 import os
 import sys
@@ -39,15 +37,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from lawset.builders.errors import EXIT_OK, LawsetError, UsageError, describe_os_error
 
+from .config import RECIPE_TRAIN_KEYS, RecipeError, SFTRecipeConfig, load_config
 from .model import count_parameters, ensure_chat_template, is_scratch, materialize_scratch
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 STAGES = ("stage1", "stage2")
-#: recipe keys that are ours, not SFTConfig fields
-_RECIPE_TRAIN_KEYS = {"global_batch_size"}
 #: peak dense bf16 TFLOP/s per GPU, from the vendors' datasheets (sparsity excluded); first match
 #: of the device name wins, so more specific names come first
 PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
@@ -62,60 +57,9 @@ PEAK_BF16_TFLOPS: list[tuple[str, float]] = [
 ]
 
 
-class RecipeError(UsageError, ValueError):
-    """A config or argument the recipe cannot use (exit 2); the message names the fix."""
-
-
 # ---------------------------------------------------------------------------------------------
-# config
+# a stage's SFTConfig (the recipe config file itself: lawset.sft.config)
 # ---------------------------------------------------------------------------------------------
-
-
-def config_path(config: str | Path | None, scratch: bool) -> Path:
-    """A shipped config name (``tiny_cpu``, ``gpu_small``, ``internlm_law_7b``) or a YAML path.
-
-    Without ``--config``: ``tiny_cpu`` for a scratch model, ``internlm_law_7b`` (the published
-    hyper-parameters) for a real one.
-    """
-    if config is None:
-        config = "tiny_cpu" if scratch else "internlm_law_7b"
-    path = Path(config)
-    if path.is_file():
-        return path
-    shipped = CONFIG_DIR / f"{config}.yaml"
-    if shipped.is_file():
-        return shipped
-    names = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
-    raise RecipeError(f"config {config!r}: not a file and not a shipped config ({names})")
-
-
-def load_config(config: str | Path | None, scratch: bool) -> dict[str, Any]:
-    """Read a recipe config; adds ``_path`` and ``_sha256`` (of the file's bytes)."""
-    path = config_path(config, scratch)
-    raw = path.read_bytes()
-    try:
-        cfg = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(cfg, dict) or "train" not in cfg:
-        raise RecipeError(f"{path}: a recipe config is a mapping with at least a `train:` block")
-    from trl import SFTConfig
-
-    known = {f.name for f in dataclasses.fields(SFTConfig)} | _RECIPE_TRAIN_KEYS
-    for block in ("train", "stage1", "stage2"):
-        unknown = sorted(set(cfg.get(block) or {}) - known)
-        if unknown:
-            raise RecipeError(f"{path}: `{block}:` has keys SFTConfig does not know: {unknown}")
-    cfg["_path"] = str(path)
-    cfg["_sha256"] = hashlib.sha256(raw).hexdigest()
-    return cfg
-
-
-def stage_hyperparameters(cfg: dict[str, Any], stage: str) -> dict[str, Any]:
-    """The ``train:`` block with the stage's overrides applied."""
-    params = copy.deepcopy(cfg.get("train") or {})
-    params.update(copy.deepcopy(cfg.get(stage) or {}))
-    return params
 
 
 def world_size() -> int:
@@ -123,19 +67,19 @@ def world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def sft_config(cfg: dict[str, Any], stage: str, out: Path, progress: bool) -> Any:
+def sft_config(cfg: SFTRecipeConfig, stage: str, out: Path, progress: bool) -> Any:
     """The ``SFTConfig`` of one stage, adapted to the device that is present."""
     import torch
     from trl import SFTConfig
 
-    params = stage_hyperparameters(cfg, stage)
+    params = cfg.stage_hyperparameters(stage)
     global_batch = params.pop("global_batch_size", None)
     per_device = int(params.get("per_device_train_batch_size", 8))
     if global_batch is not None:
         denom = per_device * world_size()
         if global_batch % denom:
             raise RecipeError(
-                f"{cfg['_path']}: global_batch_size {global_batch} is not a multiple of "
+                f"{cfg.path}: global_batch_size {global_batch} is not a multiple of "
                 f"per_device_train_batch_size {per_device} x {world_size()} processes"
             )
         params["gradient_accumulation_steps"] = global_batch // denom
@@ -146,7 +90,7 @@ def sft_config(cfg: dict[str, Any], stage: str, out: Path, progress: bool) -> An
     if isinstance(warmup, float) and warmup < 1 and "warmup_ratio" in fields:
         # transformers before 5.x: a ratio is `warmup_ratio`, `warmup_steps` must be an int
         params["warmup_ratio"] = params.pop("warmup_steps")
-    params.setdefault("seed", int(cfg.get("seed", 42)))
+    params.setdefault("seed", int(cfg.seed))
     params.setdefault("data_seed", params["seed"])
     params.setdefault("report_to", "none")
     params.setdefault("save_strategy", "no")
@@ -185,18 +129,13 @@ def load_split(
     return ds
 
 
-def max_rows_for(cfg: dict[str, Any], stage: str) -> int | None:
-    value = (cfg.get("data") or {}).get("max_rows", {})
-    return value.get(stage) if isinstance(value, dict) else value
-
-
 # ---------------------------------------------------------------------------------------------
 # models
 # ---------------------------------------------------------------------------------------------
 
 
 def prepare_base(
-    model: str, cfg: dict[str, Any], data_dir: Path, out: Path
+    model: str, cfg: SFTRecipeConfig, data_dir: Path, out: Path
 ) -> tuple[str, dict[str, Any]]:
     """Return (path or id to load, description) for ``--model``; builds a scratch model to out/base.
 
@@ -210,25 +149,23 @@ def prepare_base(
     state = PartialState()
     with state.main_process_first():
         if state.is_main_process or not (base / "config.json").is_file():
-            info = materialize_scratch(
-                model, cfg.get("model"), data_dir, base, int(cfg.get("seed", 42))
-            )
+            info = materialize_scratch(model, cfg.model, data_dir, base, int(cfg.seed))
         else:  # pragma: no cover - multi-process only
             info = {"kind": "scratch", "spec": model}
     return str(base), info
 
 
-def load_model(path: str, cfg: dict[str, Any]) -> tuple[Any, Any]:
+def load_model(path: str, cfg: SFTRecipeConfig) -> tuple[Any, Any]:
     """Model and tokenizer from a folder or Hub id, with the config's attention and weight dtype."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    dtype = getattr(torch, str(cfg.get("model_dtype", "float32")))
+    dtype = getattr(torch, str(cfg.model_dtype))
     model = AutoModelForCausalLM.from_pretrained(
-        path, dtype=dtype, attn_implementation=cfg.get("attn_implementation", "sdpa")
+        path, dtype=dtype, attn_implementation=cfg.attn_implementation
     )
     tokenizer = AutoTokenizer.from_pretrained(path)
-    template_file = (cfg.get("train") or {}).get("chat_template_path")
+    template_file = cfg.train.get("chat_template_path")
     if template_file:  # the user's own template (with generation markers), also for evaluation
         tokenizer.chat_template = Path(template_file).read_text("utf-8")
     try:
@@ -295,7 +232,7 @@ def train_stage(
     stage: str,
     model_path: str,
     data_dir: Path,
-    cfg: dict[str, Any],
+    cfg: SFTRecipeConfig,
     out: Path,
     lora: bool = False,
     progress: bool = True,
@@ -308,8 +245,8 @@ def train_stage(
     import torch
     from trl import SFTTrainer
 
-    seed = int(cfg.get("seed", 42))
-    dataset = load_split(data_dir, stage, "train", max_rows_for(cfg, stage), seed, out / "hf-cache")
+    seed = int(cfg.seed)
+    dataset = load_split(data_dir, stage, "train", cfg.max_rows(stage), seed, out / "hf-cache")
     args = sft_config(cfg, stage, out / f"{stage}-trainer", progress)
     model, tokenizer = load_model(model_path, cfg)
     n_params = count_parameters(model)
@@ -317,7 +254,7 @@ def train_stage(
     if lora:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(task_type="CAUSAL_LM", **(cfg.get("lora") or {}))
+        peft_config = LoraConfig(task_type="CAUSAL_LM", **cfg.lora)
     throughput = _throughput_callback()
     trainer = SFTTrainer(
         model=model,
@@ -401,9 +338,9 @@ def train_stage(
     return record
 
 
-def _public_hparams(args: Any, cfg: dict[str, Any], stage: str) -> dict[str, Any]:
+def _public_hparams(args: Any, cfg: SFTRecipeConfig, stage: str) -> dict[str, Any]:
     """What a reader needs to reproduce the stage: the config's keys, resolved, plus the device's."""
-    keys = set(stage_hyperparameters(cfg, stage)) - _RECIPE_TRAIN_KEYS
+    keys = set(cfg.stage_hyperparameters(stage)) - RECIPE_TRAIN_KEYS
     keys |= {
         "learning_rate",
         "num_train_epochs",
@@ -430,9 +367,9 @@ def _public_hparams(args: Any, cfg: dict[str, Any], stage: str) -> dict[str, Any
     out["global_batch_size"] = (
         args.per_device_train_batch_size * args.gradient_accumulation_steps * world_size()
     )
-    out["attn_implementation"] = cfg.get("attn_implementation", "sdpa")
-    out["model_dtype"] = cfg.get("model_dtype", "float32")
-    out["max_rows"] = max_rows_for(cfg, stage)
+    out["attn_implementation"] = cfg.attn_implementation
+    out["model_dtype"] = cfg.model_dtype
+    out["max_rows"] = cfg.max_rows(stage)
     return json.loads(json.dumps(out, default=str))
 
 
@@ -455,7 +392,7 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
     path, info = prepare_base(model, cfg, data_dir, out)
     stages = {"1": ["stage1"], "2": ["stage2"], "both": list(STAGES)}[stage]
-    summary: dict[str, Any] = {"model": info, "config": cfg["_path"], "stages": {}}
+    summary: dict[str, Any] = {"model": info, "config": str(cfg.path), "stages": {}}
     for name in stages:
         summary["stages"][name] = train_stage(name, path, data_dir, cfg, out, lora, progress)
         path = summary["stages"][name]["model_out"]

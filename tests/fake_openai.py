@@ -337,7 +337,7 @@ def cli_has_rewrite_flags() -> bool:
 _SHIM = """
 import argparse, sys
 from pathlib import Path
-from lawset.builders.cli import _report
+from lawset.builders.commands.build import report as _report
 from lawset.builders.pipeline.executor import BuildOptions, build
 from lawset.builders.recipe import load_recipe
 from lawset.builders.rewrite.options import add_build_options, apply_build_options

@@ -131,7 +131,7 @@ def test_certificate_has_every_section(release: Path, certified: tuple) -> None:
     ]
     assert cert["model"]["kind"] == "scratch" and cert["model"]["parameters"] > 10_000
     # lawset release --certificate puts certify's own summary of it in the release manifest
-    from lawset.builders.versions import certificate_summary
+    from lawset.builders.release.certificate import certificate_summary
 
     entry, _ = certificate_summary(
         release.parent / "certificates" / "release" / "certificate.json", manifest
