@@ -8,7 +8,8 @@ from pathlib import Path
 from conftest import run_lawset
 from lawset.builders.pipeline.base import Context
 from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources.cail2018 import Cail2018, charge_name, split_charges
+from lawset.builders.sources.cail2018 import Cail2018
+from lawset.builders.sources.charge_names import charge_name, split_charges
 from lawset.builders.tasks.application import (
     ArticlePrediction,
     ChargePrediction,

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from conftest import run_lawset
 from lawset.builders.pii import find_names
 from lawset.builders.pipeline.base import Context
+from lawset.builders.records import ELEMENT_QUESTION
 from lawset.builders.sources.common import RecordError
 from lawset.builders.sources.ledqa import LeDQA, load_case_docs, party_names
 from lawset.builders.steps import MaskPii
@@ -61,7 +62,7 @@ def source_record(rec: dict) -> dict:
         "source": "ledqa",
         "license": "none stated",
         "_real_names": True,
-        "_text_fields": LeDQA.text_fields,
+        "_text_fields": ELEMENT_QUESTION.text_fields,
     }
 
 

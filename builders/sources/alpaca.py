@@ -34,8 +34,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..records import GENERAL_INSTRUCTION
 from . import register_adapter
-from .common import FileAdapter, FileError, RecordError, iter_jsonl, load_json
+from .common import FileAdapter, FileError, RecordError, iter_jsonl, load_json, require
 
 #: First-person statements of being an AI model, as they occur in the general sources.
 _AI = r"(?:人工智能|AI|ai|Ai)"
@@ -69,8 +70,6 @@ class AlpacaAdapter(FileAdapter):
 
     name = "alpaca"
     patterns = ("**/*.jsonl", "**/*.json")
-    kind = "instruction"
-    text_fields = ("instruction", "input", "output")
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         if path.suffix == ".jsonl":
@@ -86,8 +85,7 @@ class AlpacaAdapter(FileAdapter):
             yield f"item {i}", raw
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
-        if not isinstance(raw, dict):
-            raise RecordError("not_an_object", f"expected a JSON object, got {type(raw).__name__}")
+        require(raw)
         instruction, given = _as_text(raw, "instruction"), _as_text(raw, "input")
         if not instruction:
             instruction, given = given, ""  # the task was put in the input field
@@ -100,9 +98,6 @@ class AlpacaAdapter(FileAdapter):
         if phrase is not None:
             raise RecordError("ai_identity", f"the output states an AI identity ({phrase!r})")
         number = where.split(" ", 1)[-1]
-        yield {
-            "source_id": f"{rel}#{number}",
-            "instruction": instruction,
-            "input": given,
-            "output": output,
-        }
+        yield GENERAL_INSTRUCTION.make(
+            f"{rel}#{number}", instruction=instruction, input=given, output=output
+        )

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
+from ..records import READING_QUESTION
 from . import register_adapter
 from .common import FileAdapter, RecordError, load_json, require, text_of
 
@@ -56,8 +57,6 @@ def answer_texts(answers: Any) -> list[str]:
 class Cail2019(FileAdapter):
     name = "cail2019"
     patterns = ("阅读理解/data/*_ground_truth.json",)
-    kind = "reading"
-    text_fields: ClassVar[tuple[str, ...]] = ("context", "question", "answers")
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         data, _ = load_json(path)
@@ -95,12 +94,12 @@ class Cail2019(FileAdapter):
         answers = [] if impossible else answer_texts(qa.get("answers"))
         if not impossible and not answers:
             raise RecordError("missing_answer", "answerable question without an answer text")
-        yield {
-            "source_id": f"{split}/{qa['id']}",
-            "doc_id": f"{split}/{raw['caseid']}",
-            "context": context,
-            "question": question,
-            "answers": answers,
-            "impossible": impossible,
-            "domain": str(raw.get("domain") or ""),
-        }
+        yield READING_QUESTION.make(
+            f"{split}/{qa['id']}",
+            doc_id=f"{split}/{raw['caseid']}",
+            context=context,
+            question=question,
+            answers=answers,
+            impossible=impossible,
+            domain=str(raw.get("domain") or ""),
+        )

@@ -26,40 +26,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from ..normalize import normalize_text
+from ..records import ARGUMENT_CHOICE, DISPUTE_FOCUS
 from . import register_adapter
 from .common import FileAdapter, RecordError, iter_csv, load_json, require, text_of
 
 LETTERS = "ABCDE"
-#: ``options`` is a dict, which the ``normalize`` step cannot take: its values are normalized
-#: here (:func:`normalize_text` is idempotent, so claim and options end up folded alike)
-ARGUMENT_FIELDS = ("claim",)
-FOCUS_FIELDS = ("text", "focus", "claims", "defenses")
 #: paragraph key -> heading in ``text``, in document order
 SECTIONS = {"诉称段": "【诉称】", "辩称段": "【辩称】", "裁判分析过程段": "【裁判分析】"}
 
 
 def argument_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    """One Task 1.1 CSV row as an ``argument`` record (answer 1–5 → A–E)."""
+    """One Task 1.1 CSV row as an ``argument`` record (answer 1–5 → A–E). ``options`` is a dict,
+    which the ``normalize`` step cannot take: its values are normalized here
+    (:func:`normalize_text` is idempotent, so claim and options end up folded alike)."""
     require(row, "id", "text_id")
     claim = text_of(row, "sc")
     options = {letter: normalize_text(text_of(row, letter)) for letter in LETTERS}
     answer = str(row.get("answer", "")).strip()
     if answer not in ("1", "2", "3", "4", "5"):
         raise RecordError("bad_answer", f"answer {answer!r} is not an option number 1-5")
-    return {
-        "source_id": f"task1/{row['id'].strip()}",
-        "doc_id": f"task1/{row['text_id'].strip()}",
-        "claim": claim,
-        "options": options,
-        "answer": LETTERS[int(answer) - 1],
-        "category": "",
-        "cause": "",
-        "kind": "argument",
-        "_text_fields": ARGUMENT_FIELDS,
-    }
+    return ARGUMENT_CHOICE.make(
+        f"task1/{row['id'].strip()}",
+        doc_id=f"task1/{row['text_id'].strip()}",
+        claim=claim,
+        options=options,
+        answer=LETTERS[int(answer) - 1],
+        category="",
+        cause="",
+    )
 
 
 def spans(items: Any, field: str) -> list[str]:
@@ -97,25 +94,21 @@ def focus_from_doc(doc: dict[str, Any]) -> dict[str, Any]:
     if not focus:
         raise RecordError("no_focus", "no 争议焦点子节点 annotation")
     codes = doc.get("争议焦点", [])
-    return {
-        "source_id": f"task2/{doc_id}",
-        "doc_id": f"task2/{doc_id}",
-        "text": "\n".join(parts),
-        "focus": focus,
-        "claims": spans(doc.get("诉讼请求", []), "诉讼请求"),
-        "defenses": spans(doc.get("抗辩事由", []), "抗辩事由"),
-        "focus_codes": [str(c) for c in codes] if isinstance(codes, list) else [],
-        "kind": "focus",
-        "_text_fields": FOCUS_FIELDS,
-    }
+    return DISPUTE_FOCUS.make(
+        f"task2/{doc_id}",
+        doc_id=f"task2/{doc_id}",
+        text="\n".join(parts),
+        focus=focus,
+        claims=spans(doc.get("诉讼请求", []), "诉讼请求"),
+        defenses=spans(doc.get("抗辩事由", []), "抗辩事由"),
+        focus_codes=[str(c) for c in codes] if isinstance(codes, list) else [],
+    )
 
 
 @register_adapter
 class Cail2021(FileAdapter):
     name = "cail2021"
     patterns = ("lblj/Task1.1/**/*.csv", "lblj/Task2.1/**/*focus_recognition*.json")
-    kind = "argument"
-    text_fields: ClassVar[tuple[str, ...]] = ARGUMENT_FIELDS
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         if path.suffix == ".csv":

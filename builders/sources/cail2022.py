@@ -23,13 +23,14 @@ The lblj sentences name real parties (容季良, 林宏安…): the recipe sets 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ..normalize import normalize_text
+from ..records import ARGUMENT_CHOICE, ENTITY_SENTENCE
 from . import register_adapter
-from .common import FileAdapter, RecordError, iter_jsonl, require, text_of
+from .common import FileAdapter, RecordError, require, text_of
 
 #: xxcq tag -> Chinese type name, in the order answers list them
 ENTITY_TYPES = {"Nh": "人名", "Ns": "地点", "NT": "时间", "NDR": "毒品", "NW": "毒品重量"}
@@ -38,15 +39,13 @@ POSITIONS = {
     "sc": ("A", "诉方（原告、公诉机关或自诉人一方）"),
     "bc": ("B", "辩方（被告、被告人一方）"),
 }
-#: ``entities`` (a list of dicts) and ``options`` (a dict) are beyond the ``normalize`` step, so
-#: their strings are normalized here (:func:`normalize_text` is idempotent: they stay equal to
-#: their mentions in the normalized sentence)
-NER_FIELDS = ("sentence",)
-ARGUMENT_FIELDS = ("claim",)
 
 
 def ner_record(raw: dict[str, Any]) -> dict[str, Any]:
-    """One xxcq sentence as a ``ner`` record (entities in sentence order, exact duplicates once)."""
+    """One xxcq sentence as a ``ner`` record (entities in sentence order, exact duplicates once).
+    ``entities`` (a list of dicts) is beyond the ``normalize`` step, so their texts are normalized
+    here (:func:`normalize_text` is idempotent: they stay equal to their mentions in the
+    normalized sentence)."""
     require(raw, "articleId", "sentId")
     sentence = text_of(raw, "sentText")
     mentions = raw.get("entityMentions")
@@ -67,15 +66,13 @@ def ner_record(raw: dict[str, Any]) -> dict[str, Any]:
     for _, type_, text in sorted(found):
         if {"type": type_, "text": text} not in entities:
             entities.append({"type": type_, "text": text})
-    return {
-        "source_id": f"xxcq/{raw['articleId']}_{raw['sentId']}",
-        "doc_id": f"xxcq/{raw['articleId']}",
-        "sentence": sentence,
-        "entities": entities,
-        "types": list(ENTITY_TYPES.values()),
-        "kind": "ner",
-        "_text_fields": NER_FIELDS,
-    }
+    return ENTITY_SENTENCE.make(
+        f"xxcq/{raw['articleId']}_{raw['sentId']}",
+        doc_id=f"xxcq/{raw['articleId']}",
+        sentence=sentence,
+        entities=entities,
+        types=list(ENTITY_TYPES.values()),
+    )
 
 
 def position_record(raw: dict[str, Any], stage: str) -> dict[str, Any]:
@@ -85,17 +82,15 @@ def position_record(raw: dict[str, Any], stage: str) -> dict[str, Any]:
     position = raw.get("position")
     if position not in POSITIONS:
         raise RecordError("bad_answer", f"position {position!r} is neither sc nor bc")
-    return {
-        "source_id": f"{stage}/{raw['sentence_id']}",
-        "doc_id": f"{stage}/{raw['text_id']}",
-        "claim": sentence,
-        "options": {letter: label for letter, label in POSITIONS.values()},
-        "answer": POSITIONS[position][0],
-        "category": str(raw.get("category") or ""),
-        "cause": str(raw.get("crime") or ""),
-        "kind": "argument",
-        "_text_fields": ARGUMENT_FIELDS,
-    }
+    return ARGUMENT_CHOICE.make(
+        f"{stage}/{raw['sentence_id']}",
+        doc_id=f"{stage}/{raw['text_id']}",
+        claim=sentence,
+        options={letter: label for letter, label in POSITIONS.values()},
+        answer=POSITIONS[position][0],
+        category=str(raw.get("category") or ""),
+        cause=str(raw.get("crime") or ""),
+    )
 
 
 @register_adapter
@@ -117,11 +112,6 @@ class Cail2022(FileAdapter):
             "test argument pairs without the answer (the organisers kept the gold labels)",
         ),
     }
-    kind = "ner"
-    text_fields: ClassVar[tuple[str, ...]] = NER_FIELDS
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
         if not isinstance(raw, dict):

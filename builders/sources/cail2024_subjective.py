@@ -11,32 +11,27 @@ of one scenario share a split group (``_group``: the id without the sub-question
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
+from ..records import SUBJECTIVE_QUESTION
 from . import register_adapter
-from .common import FileAdapter, iter_jsonl, require, text_of
+from .common import FileAdapter, require, text_of
 
 
 @register_adapter
 class Cail2024SubjectiveAdapter(FileAdapter):
     name = "cail2024_subjective"
-    kind = "subjective"
     patterns = ("sfzgtks/*.json",)
-    text_fields = ("question", "answer", "points")
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
         require(raw, "id", "big_ques", "small_ques", "ground_answer")
         points = raw.get("score_point")
         ident = str(raw["id"])
-        yield {
-            "source_id": ident,
-            "question": f"{text_of(raw, 'big_ques')}\n\n{text_of(raw, 'small_ques')}",
-            "answer": text_of(raw, "ground_answer").lstrip(".．"),
-            "points": points.strip() if isinstance(points, str) else "",
-            "_group": f"subjective:cail2024_sfzgtks:{ident.rsplit('_', 1)[0]}",
-        }
+        yield SUBJECTIVE_QUESTION.make(
+            ident,
+            question=f"{text_of(raw, 'big_ques')}\n\n{text_of(raw, 'small_ques')}",
+            answer=text_of(raw, "ground_answer").lstrip(".．"),
+            points=points.strip() if isinstance(points, str) else "",
+            _group=f"subjective:cail2024_sfzgtks:{ident.rsplit('_', 1)[0]}",
+        )

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..numerals import article_label, cn_to_int, int_to_cn
+from ..records import CHARGE
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, load_json
 
@@ -94,8 +95,6 @@ class ChargesAdapter(FileAdapter):
 
     name = "charges"
     patterns = ("resources/criminal_charges.json",)
-    kind = "charge"
-    text_fields = ("charge", "chapter")
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         data, _repaired = load_json(path)
@@ -123,13 +122,13 @@ class ChargesAdapter(FileAdapter):
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
         charge, refs = _check(raw)
         number, sub, _ = refs[0]
-        yield {
-            "source_id": str(raw.get("id") or where),
-            "charge": charge,
-            "law": LAW,
-            "article": number,
-            "sub": sub,
-            "chapter": chapter_of(str(raw.get("level1") or ""), str(raw.get("level2") or "")),
-            "provisions": [label for _, _, label in refs],
-            "_article_charges": raw.get("_article_charges", []),
-        }
+        yield CHARGE.make(
+            str(raw.get("id") or where),
+            charge=charge,
+            law=LAW,
+            article=number,
+            sub=sub,
+            chapter=chapter_of(str(raw.get("level1") or ""), str(raw.get("level2") or "")),
+            provisions=[label for _, _, label in refs],
+            _article_charges=raw.get("_article_charges", []),
+        )

@@ -16,13 +16,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..records import CASE, CONSULTATION
 from . import register_adapter
-from .common import FileAdapter, RecordError, iter_jsonl, require, text_of
-from .lawyer_llama import CONSULTATION_TEXT_FIELDS, consultation_record
+from .common import FileAdapter, RecordError, require, text_of
 
 SPEAKERS = {"咨询者": "user", "ChatLAW": "assistant"}
 _IDENTITY = re.compile(r"chatlaw|北京大学|北大团队", re.IGNORECASE)
@@ -54,12 +54,7 @@ def chat_turns(chat: Any) -> list[dict[str, str]]:
 @register_adapter
 class ChatLawDemoAdapter(FileAdapter):
     name = "chatlaw_demo"
-    kind = "consultation"
     patterns = ("data/demo_data_*.json", "data/demo_data_*.jsonl")
-    text_fields = CONSULTATION_TEXT_FIELDS
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
         stem = Path(rel).stem
@@ -70,8 +65,8 @@ class ChatLawDemoAdapter(FileAdapter):
         require(raw, "chat")
         turns = chat_turns(raw["chat"])
         topic = next((t for k, t in TOPICS.items() if k in stem), "consultation")
-        yield consultation_record(
-            source_id=source_id,
+        yield CONSULTATION.make(
+            source_id,
             question=turns[-2]["content"],
             answer=turns[-1]["content"],
             topic=topic,
@@ -84,21 +79,4 @@ class ChatLawDemoAdapter(FileAdapter):
         charges = [str(c).strip() for c in charges if str(c).strip()]
         if not charges or not all(c.endswith("罪") for c in charges):
             raise RecordError("bad_charges", f"charges {charges!r} are not names ending in 罪")
-        return {
-            "kind": "case",
-            "_text_fields": ("fact",),
-            "source_id": source_id,
-            "fact": text_of(raw, "q"),
-            "articles": [],
-            "laws": [],
-            "charges": charges,
-            "term_months": None,
-            "death_penalty": False,
-            "life_imprisonment": False,
-            "fine": None,
-            "opinion": "",
-            "judgment": "",
-            "title": "",
-            "category": "刑事",
-            "doc_type": "",
-        }
+        return CASE.make(source_id, text_fields=("fact",), fact=text_of(raw, "q"), charges=charges)

@@ -33,13 +33,8 @@ from typing import Any
 
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, load_json, require
-from .jec_qa import (
-    EXAM_TEXT_FIELDS,
-    answer_letters,
-    exam_record,
-    exam_type_of,
-    split_inline_options,
-)
+from .exam_items import unlabelled_exam_item
+from .jec_qa import split_inline_options
 
 _LEAD = re.compile(r"^[\s\u3000\u00a0]*([A-H])\s*[．.、:：]\s*")
 _FOLD = str.maketrans({"“": '"', "”": '"', "＂": '"', "‘": "'", "’": "'"})
@@ -88,9 +83,7 @@ def scenario_of(trailing: str) -> tuple[str, range] | None:
 @register_adapter
 class ChatLawExamAdapter(FileAdapter):
     name = "chatlaw_exam"
-    kind = "exam"
     patterns = ("data/ELO_val/*.json",)
-    text_fields = EXAM_TEXT_FIELDS
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         """Items in order, each with the scenario an earlier item's tail gave it (``_context``)."""
@@ -121,11 +114,5 @@ class ChatLawExamAdapter(FileAdapter):
         answers = raw["answer"] if isinstance(raw["answer"], list) else [raw["answer"]]
         letters = [map_answer(str(a), options) for a in answers]
         number = raw.get("question_number", where)
-        yield exam_record(
-            source_id=f"{Path(rel).stem.replace(' ', '')}#{number}",
-            question=stem,
-            options=options,
-            answer=answer_letters(letters, options),
-            exam_type=exam_type_of(stem),
-            subject="国家司法考试",
-        )
+        source_id = f"{Path(rel).stem.replace(' ', '')}#{number}"
+        yield unlabelled_exam_item(source_id, stem, options, letters, subject="国家司法考试")

@@ -1,11 +1,13 @@
 """What most adapters share: one work unit per file, lenient readers, per-record errors.
 
 A :class:`FileAdapter` subclass names its files (glob ``patterns``) and turns one raw record into
-typed source records in :meth:`FileAdapter.parse`. Everything else is done here: the plan (file
-hashes for resuming, one unit per file, ``--limit``), the common fields of every record (``source``,
-``source_id``, ``source_file``, ``license``, the held-out policy, which fields to normalize) and the
-error handling: a record that cannot be used raises :class:`RecordError`; it is rejected with its
-reason and the raw record is kept in ``reports/rejects/read.jsonl``, and the build goes on.
+typed source records in :meth:`FileAdapter.parse`, each made by its kind's ``make``
+(``builders/records.py``). Everything else is done here: the plan (file hashes for resuming, one
+unit per file, ``--limit``), the common fields of every record (``source``, ``source_file``,
+``license``, the held-out policy), the check of every record against its kind's declaration, and
+the error handling: a record that cannot be used (or does not match its declaration) raises
+:class:`RecordError`; it is rejected with its reason and the raw record is kept in
+``reports/rejects/read.jsonl``, and the build goes on.
 
 Files are read leniently too: in line-based files (JSONL, CSV) a line that is not UTF-8 (a bad
 byte, a file cut inside a character) is one rejected record naming its line and byte offset, and
@@ -25,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..records import invalid
 from . import Problem, SourceAdapter, SourcePlan
 
 if TYPE_CHECKING:
@@ -54,7 +57,8 @@ class FileError(Exception):
 
 
 def require(obj: Any, *keys: str) -> None:
-    """Raise ``missing_field`` unless ``obj`` is a mapping with a non-empty value for every key."""
+    """Raise ``missing_field`` unless ``obj`` is a mapping with a non-empty value for every key
+    (``not_an_object`` unless it is a mapping)."""
     if not isinstance(obj, dict):
         raise RecordError("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
     for key in keys:
@@ -69,6 +73,16 @@ def text_of(obj: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise RecordError("missing_field", f"field {key!r} is missing or empty")
     return value.strip()
+
+
+def article_numbers(value: Any, field: str) -> list[int]:
+    """A case source's list of 刑法 article numbers, each once, in order; ``bad_field`` unless it
+    is a list of positive whole numbers."""
+    if not isinstance(value, list) or not all(
+        isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in value
+    ):
+        raise RecordError("bad_field", f"{field}: {value!r}")
+    return list(dict.fromkeys(value))
 
 
 BOM = b"\xef\xbb\xbf"
@@ -249,16 +263,13 @@ def held_out_policy(cfg: SourceConfig, rel: str) -> str:
 
 
 class FileAdapter(SourceAdapter):
-    """One unit per matching file. Subclasses set ``patterns`` and implement :meth:`records` and
-    :meth:`parse`."""
+    """One unit per matching file. Subclasses set ``patterns`` and implement :meth:`parse`, and
+    :meth:`records` unless the files are JSONL."""
 
     #: globs relative to the source folder, e.g. ``("data/*.json",)``
     patterns: ClassVar[tuple[str, ...]] = ()
     #: files matched by ``patterns`` that are known to be unusable: glob -> (reason, message)
     skip: ClassVar[dict[str, tuple[str, str]]] = {}
-    kind: ClassVar[str] = ""
-    #: the string (or list of strings) fields that normalization and PII masking work on
-    text_fields: ClassVar[tuple[str, ...]] = ()
 
     def files(self, root: Path) -> list[str]:
         """Files matching ``patterns``, as sorted relative paths; a symbolic link counts even
@@ -330,13 +341,25 @@ class FileAdapter(SourceAdapter):
         return plan
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        """(locator, raw record or RecordError) for one file; may raise :class:`FileError`."""
-        raise NotImplementedError
+        """(locator, raw record or RecordError) for one file; may raise :class:`FileError`.
+        Most sources are JSONL: one object per line (:func:`iter_jsonl`)."""
+        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
-        """Typed records (each with at least ``source_id`` and the ``text_fields``) from one raw
-        record; raise :class:`RecordError` for a record that cannot be used."""
+        """Records from one raw record, each made by its kind's ``make`` (``builders/records.py``);
+        raise :class:`RecordError` for a record that cannot be used."""
         raise NotImplementedError
+
+    @staticmethod
+    def _complete(rec: dict[str, Any], common: dict[str, Any], rel: str, where: str) -> Record:
+        """A parsed record with the fields every record of the file shares, checked against its
+        kind's declaration (:class:`RecordError` when it does not match)."""
+        rec["source_id"] = str(rec.get("source_id") or f"{rel}#{where}")
+        record = {**common, **rec}
+        problem = invalid(record)
+        if problem is not None:
+            raise RecordError(*problem)
+        return record
 
     def read(
         self, source: str, cfg: SourceConfig, root: Path, unit: dict[str, Any], ctx: Context
@@ -371,7 +394,9 @@ class FileAdapter(SourceAdapter):
                     )
                     continue
                 try:
-                    made = list(self.parse(raw, rel, where))
+                    made = [
+                        self._complete(r, common, rel, where) for r in self.parse(raw, rel, where)
+                    ]
                 except RecordError as exc:
                     ctx.reject(
                         "read",
@@ -384,11 +409,7 @@ class FileAdapter(SourceAdapter):
                         raw=raw,
                     )
                     continue
-                for rec in made:
-                    rec.setdefault("kind", self.kind)
-                    rec.setdefault("_text_fields", self.text_fields)
-                    rec["source_id"] = str(rec.get("source_id") or f"{rel}#{where}")
-                    yield {**common, **rec}
+                yield from made
         except FileError as exc:
             ctx.problem(source, rel, exc.reason, f"{rel}: {exc}")
         except OSError as exc:  # unreadable since the plan was made, or a file read beside it

@@ -23,24 +23,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..records import SUBJECTIVE_QUESTION
 from . import register_adapter
-from .common import (
-    FileAdapter,
-    FileError,
-    RecordError,
-    iter_csv,
-    load_json,
-    require,
-    text_of,
-)
-from .jec_qa import (
-    EXAM_TEXT_FIELDS,
-    answer_letters,
-    clean_options,
-    exam_record,
-    exam_type_of,
-    split_inline_options,
-)
+from .common import FileAdapter, FileError, RecordError, iter_csv, load_json, require, text_of
+from .exam_items import answer_letters, clean_options, unlabelled_exam_item
+from .jec_qa import split_inline_options
 
 #: The exam code in a file name (mcq_sing_nje.csv) → the subject recorded on its items.
 SUBJECTS = {
@@ -58,9 +45,7 @@ _CHOSEN = re.compile(r"^\s*([A-H])\s*[．.、:：]")
 @register_adapter
 class DiscLawEvalAdapter(FileAdapter):
     name = "disc_law_eval"
-    kind = "exam"
     patterns = ("**/mcq_*.csv", "**/qa_short_answer.json")
-    text_fields = EXAM_TEXT_FIELDS
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         if path.suffix == ".json":
@@ -88,14 +73,10 @@ class DiscLawEvalAdapter(FileAdapter):
         single = (m.group(1) == "sing") if m else raw.get("multichoice") == "False"
         if single and len(letters) != 1:
             raise RecordError("answer_count", f"single-choice item with answer {raw['output']!r}")
+        subject = SUBJECTS.get(m.group(2), "") if m else ""
         question = text_of(raw, "input")
-        return exam_record(
-            source_id=f"{Path(rel).stem}#{where}",
-            question=question,
-            options=options,
-            answer=letters,
-            exam_type=exam_type_of(question),
-            subject=SUBJECTS.get(m.group(2), "") if m else "",
+        return unlabelled_exam_item(
+            f"{Path(rel).stem}#{where}", question, options, letters, subject
         )
 
     def _few_shot(self, raw: dict[str, Any], rel: str, where: str) -> dict[str, Any]:
@@ -104,21 +85,12 @@ class DiscLawEvalAdapter(FileAdapter):
         chosen = [m.group(1) for line in raw["output"].split("\n") if (m := _CHOSEN.match(line))]
         if not chosen:
             raise RecordError("answer_not_mapped", f"no option letter in {raw['output'][:40]!r}")
-        return exam_record(
-            source_id=f"{Path(rel).stem}#{where}",
-            question=question,
-            options=options,
-            answer=answer_letters(chosen, options),
-            exam_type=exam_type_of(question),
-        )
+        return unlabelled_exam_item(f"{Path(rel).stem}#{where}", question, options, chosen)
 
     def _subjective(self, raw: Any, where: str) -> dict[str, Any]:
         require(raw, "input", "output")
-        return {
-            "kind": "subjective",
-            "_text_fields": ("question", "answer", "points"),
-            "source_id": f"qa_short_answer#{raw.get('id', where)}",
-            "question": text_of(raw, "input"),
-            "answer": text_of(raw, "output"),
-            "points": "",
-        }
+        return SUBJECTIVE_QUESTION.make(
+            f"qa_short_answer#{raw.get('id', where)}",
+            question=text_of(raw, "input"),
+            answer=text_of(raw, "output"),
+        )

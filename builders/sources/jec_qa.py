@@ -10,63 +10,22 @@
 - An empty ``answer`` list is ``missing_answer``; a letter that is not an option key (the upstream
   data has ``["B", "。"]``) is ``answer_not_in_options``: such an item's gold is unreliable.
 
-This module also holds the helpers every exam adapter shares (answer letters, inline options, the
-knowledge/case heuristic and the cross-source question group), so that the same question from
-several sources lands in one group whatever file it came from.
+This module also holds two helpers the task generators use on exam questions (inline options,
+the cross-source question group, so that the same question from several sources lands in one
+group whatever file it came from); the other exam adapters read items with :mod:`.exam_items`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..records import EXAM_ITEM
 from ..schema import stable_hash
 from . import register_adapter
-from .common import FileAdapter, RecordError, iter_jsonl, require, text_of
-
-EXAM_TEXT_FIELDS = ("question", "options", "explanation", "subject")
-LETTERS = "ABCDEFGH"
-
-#: A question names parties (甲、乙, 张某, 某公司): a case-analysis question. Measured: 1.3% of
-#: JEC-QA's knowledge items (type 0) match, 71% of its case items (type 1) and 90% of LawBench 3-6.
-_CASE_MARKER = re.compile(r"[甲乙丙丁戊己庚辛](?![类级等醛烷基肝午])|某(?!些|种|一|项|个|方面|类)")
-
-
-def exam_type_of(question: str) -> str:
-    """``case`` when the question tells a story with parties, else ``knowledge`` (for sources
-    that do not label their items)."""
-    return "case" if _CASE_MARKER.search(question) else "knowledge"
-
-
-def answer_letters(answer: Iterable[str] | str, options: Mapping[str, str]) -> list[str]:
-    """The gold letters, upper-case, sorted and unique; every one must be an option key."""
-    items = list(answer) if not isinstance(answer, str) else list(answer.replace(",", ""))
-    letters = sorted({str(a).strip().upper() for a in items if str(a).strip()})
-    if not letters:
-        raise RecordError("missing_answer", "the item has no answer")
-    bad = [a for a in letters if a not in options]
-    if bad:
-        raise RecordError(
-            "answer_not_in_options",
-            f"answer {''.join(bad)!r} is not among the options {''.join(sorted(options))}",
-        )
-    return letters
-
-
-def clean_options(raw: Any) -> dict[str, str]:
-    """Options as ``{letter: text}`` with consecutive letters from A; empty texts are errors."""
-    if not isinstance(raw, dict) or not raw:
-        raise RecordError("missing_field", "field 'options' is missing or empty")
-    options = {str(k).strip().upper(): str(v).strip() for k, v in raw.items()}
-    keys = sorted(options)
-    if keys != list(LETTERS[: len(keys)]):
-        raise RecordError("bad_options", f"option keys {''.join(keys)} are not A, B, C...")
-    if any(not v for v in options.values()):
-        raise RecordError("empty_option", "an option has no text")
-    return options
-
+from .common import FileAdapter, RecordError, require, text_of
+from .exam_items import LETTERS, answer_letters, clean_options
 
 _OPTION_LINE = re.compile(r"^[\s\u3000\u00a0]*([A-H])\s*[．.、:：]\s*(.*\S)?[\s\u3000\u00a0]*$")
 
@@ -118,32 +77,9 @@ def exam_group(question: str, options: Mapping[str, str] | None = None) -> str:
     return f"exam:{stable_hash(key):016x}"
 
 
-def exam_record(
-    *,
-    source_id: str,
-    question: str,
-    options: dict[str, str],
-    answer: list[str],
-    exam_type: str,
-    subject: str = "",
-    explanation: str = "",
-) -> dict[str, Any]:
-    """One ``exam`` record with every field of the kind."""
-    return {
-        "source_id": source_id,
-        "question": question,
-        "options": options,
-        "answer": answer,
-        "explanation": explanation,
-        "exam_type": exam_type,
-        "subject": subject,
-    }
-
-
 @register_adapter
 class JecQaAdapter(FileAdapter):
     name = "jec_qa"
-    kind = "exam"
     patterns = ("data/raw/*.json", "data/reference_book/**/*.txt")
     skip = {
         "data/raw/*_test.json": (
@@ -156,10 +92,6 @@ class JecQaAdapter(FileAdapter):
             "use for retrieval or grounding only after a rights review",
         ),
     }
-    text_fields = EXAM_TEXT_FIELDS
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
         require(raw, "id", "statement", "option_list")
@@ -169,8 +101,8 @@ class JecQaAdapter(FileAdapter):
         if kind not in ("0", "1"):
             raise RecordError("bad_type", f"type {kind!r} is neither 0 nor 1")
         subject = raw.get("subject")
-        yield exam_record(
-            source_id=str(raw["id"]),
+        yield EXAM_ITEM.make(
+            str(raw["id"]),
             question=text_of(raw, "statement"),
             options=options,
             answer=letters,

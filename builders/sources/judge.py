@@ -30,15 +30,15 @@ What is read from the document, and the decisions behind it:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any
 
 from ..citations import find_citations
 from ..numerals import cn_to_int, int_to_cn
+from ..records import CASE
 from . import register_adapter
-from .cail2018 import CASE_TEXT_FIELDS, CHARGE_RUN, case_record, split_charges
-from .common import FileAdapter, RecordError, iter_jsonl, text_of
+from .charge_names import CHARGE_RUN, split_charges
+from .common import FileAdapter, article_numbers, require, text_of
 
 CRIMINAL_LAW = "中华人民共和国刑法"
 _NUM = "零〇一二两三四五六七八九十百千万0-9"
@@ -154,37 +154,25 @@ class Judge(FileAdapter):
 
     name = "judge"
     patterns = ("data/*.json",)
-    kind = "case"
-    text_fields: ClassVar[tuple[str, ...]] = CASE_TEXT_FIELDS
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
-        if not isinstance(raw, dict):
-            raise RecordError("not_an_object", f"expected a JSON object, got {type(raw).__name__}")
+        require(raw)
         fact = text_of(raw, "text")
         document = raw.get("fd") if isinstance(raw.get("fd"), str) else ""
-        articles = raw.get("la") or []
-        if not isinstance(articles, list) or not all(
-            isinstance(a, int) and not isinstance(a, bool) and a > 0 for a in articles
-        ):
-            raise RecordError("bad_field", f"la: {articles!r}")
+        articles = article_numbers(raw.get("la") or [], "la")
         sentence = sentence_of(document)
         opinion = opinion_of(document)
         penalty = penalty_of(sentence) if sentence else None
         title, doc_type = _title(document)
-        yield {
-            "source_id": str(raw.get("text_id") or f"{rel}#{where}"),
-            **case_record(
-                fact=fact,
-                articles=list(dict.fromkeys(articles)),
-                laws=other_laws(opinion),
-                charges=charges_of(sentence),
-                opinion=opinion,
-                judgment=document.strip(),
-                title=title,
-                doc_type=doc_type,
-                **(penalty or {}),
-            ),
-        }
+        yield CASE.make(
+            str(raw.get("text_id") or f"{rel}#{where}"),
+            fact=fact,
+            articles=articles,
+            laws=other_laws(opinion),
+            charges=charges_of(sentence),
+            opinion=opinion,
+            judgment=document.strip(),
+            title=title,
+            doc_type=doc_type,
+            **(penalty or {}),
+        )

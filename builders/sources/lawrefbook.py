@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..records import ARTICLE, invalid
 from ..schema import stable_hash
 from . import Problem, SourceAdapter, SourcePlan, register_adapter
 from .common import unreadable
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 #: Folders of LawRefBook that hold no statutes: court cases (案例), which quote other laws'
 #: articles as 第X条 lines that would otherwise be indexed under the case's title.
 NOT_STATUTES = frozenset({"案例"})
-ARTICLE_TEXT_FIELDS = ("law", "part", "path", "label", "text", "items")
 
 
 @register_adapter
@@ -198,33 +198,44 @@ class LawRefBookAdapter(SourceAdapter):
                     continue
                 version = f["version"]
                 part = f["part"]
-                records.append(
-                    {
-                        "kind": "article",
-                        "_text_fields": ARTICLE_TEXT_FIELDS,
-                        "_simplified": cfg.script == "simplified",
-                        "id": f"{law.title}@{version or 'undated'}/{a.label}{dup}",
-                        "law": law.title,
-                        "category": f["category"],
-                        "version": version,
-                        "is_latest": f["is_latest"],
-                        "repealed_on": "",
-                        "repealed_by": "",
-                        "part": part,
-                        "path": ([part] if part else []) + list(a.path),
-                        "article": a.number,
-                        "sub": a.sub,
-                        "label": a.label,
-                        "text": a.text,
-                        "items": list(a.items),
-                        "text_original": None,
-                        "source": source,
-                        "source_file": f["path"],
-                        "source_id": f"{f['path']}#{a.label}{dup}",
-                        "license": cfg.license,
-                        "_order": (version, a.number, a.sub, f["path"], a.ordinal),
-                    }
+                rec = ARTICLE.make(
+                    f"{f['path']}#{a.label}{dup}",
+                    id=f"{law.title}@{version or 'undated'}/{a.label}{dup}",
+                    law=law.title,
+                    category=f["category"],
+                    version=version,
+                    is_latest=f["is_latest"],
+                    repealed_on="",
+                    repealed_by="",
+                    part=part,
+                    path=([part] if part else []) + list(a.path),
+                    article=a.number,
+                    sub=a.sub,
+                    label=a.label,
+                    text=a.text,
+                    items=list(a.items),
+                    text_original=None,
+                    _order=(version, a.number, a.sub, f["path"], a.ordinal),
+                    source=source,
+                    source_file=f["path"],
+                    license=cfg.license,
+                    _simplified=cfg.script == "simplified",
                 )
+                problem = invalid(rec)
+                if problem is not None:
+                    reason, message = problem
+                    ctx.reject(
+                        "read",
+                        reason,
+                        None,
+                        source=source,
+                        file=f["path"],
+                        where=f"{a.label}{dup}",
+                        message=f"{f['path']} ({a.label}{dup}): {message}",
+                        start=a.text[:200],
+                    )
+                    continue
+                records.append(rec)
         # Which texts occur once among the latest articles: an identification question ("which
         # article says ...") only has one right answer for those.
         latest_texts = Counter(r["text"] for r in records if r["is_latest"])

@@ -40,11 +40,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..records import CONSULTATION
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, load_json, require, text_of
 from .jec_qa import exam_group
 
-CONSULTATION_TEXT_FIELDS = ("question", "answer", "laws", "_history_text")
 _PLACEHOLDER = re.compile(r"第[XxＸ×＊*某]+条")
 _LAST_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?\s*$")
 _REFERRAL_VERB = re.compile(r"咨询|请教|寻求")
@@ -102,28 +102,6 @@ def parse_history(turns: Any) -> list[dict[str, str]]:
     return out
 
 
-def consultation_record(
-    *,
-    source_id: str,
-    question: str,
-    answer: str,
-    topic: str,
-    laws: list[str] | None = None,
-    history: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    """One ``consultation`` record with every field of the kind."""
-    history = history or []
-    return {
-        "source_id": source_id,
-        "question": question,
-        "answer": answer,
-        "laws": laws or [],
-        "history": history,
-        "_history_text": [t["content"] for t in history],
-        "topic": topic,
-    }
-
-
 def _laws(raw: dict[str, Any]) -> list[str]:
     laws = raw.get("laws") or []
     if not isinstance(laws, list):
@@ -134,9 +112,7 @@ def _laws(raw: dict[str, Any]) -> list[str]:
 @register_adapter
 class LawyerLlamaAdapter(FileAdapter):
     name = "lawyer_llama"
-    kind = "consultation"
     patterns = ("data/*.json",)
-    text_fields = CONSULTATION_TEXT_FIELDS
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         data, _repaired = load_json(path)
@@ -159,8 +135,8 @@ class LawyerLlamaAdapter(FileAdapter):
             extra = str(raw.get("input") or "").strip()
             if extra:
                 question = f"{question}\n{extra}"
-            rec = consultation_record(
-                source_id=source_id,
+            rec = CONSULTATION.make(
+                source_id,
                 question=question,
                 answer=check_answer(text_of(raw, "output")),
                 topic="consultation" if stem == "legal_advice" else "exam_reasoning",
@@ -172,8 +148,8 @@ class LawyerLlamaAdapter(FileAdapter):
             require(raw, "input", "output", "type")
             if raw["type"] not in FAKAO_TOPICS:
                 raise RecordError("bad_type", f"type {raw['type']!r} is not gainian/qingjing")
-            yield consultation_record(
-                source_id=source_id,
+            yield CONSULTATION.make(
+                source_id,
                 question=text_of(raw, "input"),
                 answer=check_answer(text_of(raw, "output")),
                 topic=FAKAO_TOPICS[raw["type"]],
@@ -184,8 +160,8 @@ class LawyerLlamaAdapter(FileAdapter):
             for t in turns:
                 if t["role"] == "assistant":
                     t["content"] = check_answer(t["content"])
-            yield consultation_record(
-                source_id=source_id,
+            yield CONSULTATION.make(
+                source_id,
                 question=turns[-2]["content"],
                 answer=turns[-1]["content"],
                 topic="consultation",
@@ -194,8 +170,8 @@ class LawyerLlamaAdapter(FileAdapter):
             )
         else:
             require(raw, "query", "response")
-            yield consultation_record(
-                source_id=source_id,
+            yield CONSULTATION.make(
+                source_id,
                 question=text_of(raw, "query"),
                 answer=check_answer(text_of(raw, "response")),
                 topic="consultation",

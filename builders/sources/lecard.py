@@ -17,13 +17,13 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any
 
+from ..records import CASE
 from . import register_adapter
-from .cail2018 import CASE_TEXT_FIELDS, case_record, charge_name
-from .common import FileAdapter, RecordError, iter_jsonl, text_of
+from .charge_names import charge_name
+from .common import FileAdapter, RecordError, require, text_of
 
 
 @register_adapter
@@ -32,15 +32,9 @@ class Lecard(FileAdapter):
 
     name = "lecard"
     patterns = ("data/query/*.json",)
-    kind = "case"
-    text_fields: ClassVar[tuple[str, ...]] = CASE_TEXT_FIELDS
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
-        if not isinstance(raw, dict):
-            raise RecordError("not_an_object", f"expected a JSON object, got {type(raw).__name__}")
+        require(raw)
         fact = text_of(raw, "q")
         crimes = raw.get("crime")
         if crimes is None:
@@ -51,7 +45,4 @@ class Lecard(FileAdapter):
         if isinstance(ridx, bool) or not isinstance(ridx, (int, str)) or str(ridx).strip() == "":
             raise RecordError("missing_field", "field 'ridx' is missing")
         charges = list(dict.fromkeys(charge_name(c) for c in crimes if c.strip()))
-        yield {
-            "source_id": str(ridx),
-            **case_record(fact=fact, charges=charges, doc_type="判决书"),
-        }
+        yield CASE.make(str(ridx), fact=fact, charges=charges, doc_type="判决书")

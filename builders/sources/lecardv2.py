@@ -27,11 +27,12 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
+from ..records import CASE
 from . import register_adapter
-from .cail2018 import CASE_TEXT_FIELDS, CHARGE_RUN, case_record, split_charges
-from .common import FileAdapter, RecordError, iter_jsonl, iter_lines, text_of
+from .charge_names import CHARGE_RUN, split_charges
+from .common import FileAdapter, RecordError, iter_jsonl, iter_lines, require, text_of
 
 _PARTY = r"(?:原审被告人|被告人|被告单位|上诉人)"
 _CHARGE_SOURCES = (
@@ -92,8 +93,6 @@ class LecardV2(FileAdapter):
 
     name = "lecardv2"
     patterns = ("query/*.json",)
-    kind = "case"
-    text_fields: ClassVar[tuple[str, ...]] = CASE_TEXT_FIELDS
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
         earlier: dict[str, str] = {}
@@ -114,8 +113,7 @@ class LecardV2(FileAdapter):
             yield where, raw
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
-        if not isinstance(raw, dict):
-            raise RecordError("not_an_object", f"expected a JSON object, got {type(raw).__name__}")
+        require(raw)
         if raw.get("id") is None or str(raw["id"]).strip() == "":
             raise RecordError("missing_field", "field 'id' is missing")
         if "_duplicate_of" in raw:
@@ -126,12 +124,10 @@ class LecardV2(FileAdapter):
         query = raw.get("query") if isinstance(raw.get("query"), str) else ""
         head = head_of(query, fact)
         title = _TITLE.match(head)
-        yield {
-            "source_id": str(raw["id"]),
-            **case_record(
-                fact=fact,
-                charges=charges_of(head),
-                title="" if title is None else title.group().strip(),
-                doc_type="裁定书" if title is not None and "裁定书" in title.group() else "判决书",
-            ),
-        }
+        yield CASE.make(
+            str(raw["id"]),
+            fact=fact,
+            charges=charges_of(head),
+            title="" if title is None else title.group().strip(),
+            doc_type="裁定书" if title is not None and "裁定书" in title.group() else "判决书",
+        )

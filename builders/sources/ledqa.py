@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..pii import _ANON, _GIVEN_NOT_NAME, _NOT_NAMES, _SURNAME
+from ..records import ELEMENT_QUESTION
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, load_json, text_of
 
@@ -95,8 +96,6 @@ def _names_of(document: str) -> frozenset[str]:
 class LeDQA(FileAdapter):
     name = "ledqa"
     patterns = ("answer/*.json",)
-    kind = "element_qa"
-    text_fields: ClassVar[tuple[str, ...]] = ("document", "question", "answer", "parties")
     _docs: ClassVar[dict[str, str]] = {}
 
     def records(self, path: Path) -> Iterator[tuple[str, Any]]:
@@ -126,12 +125,12 @@ class LeDQA(FileAdapter):
         answer = item.get("answer")
         answer = text_of(item, "answer") if isinstance(answer, str) else text_of({}, "answer")
         document = document.strip()
-        yield {
-            "source_id": f"{case_id}/q{item['question']}",
-            "doc_id": case_id,
-            "document": document,
-            "question": raw["question_text"],
-            "answer": answer,
-            "category": raw["category"],
-            "parties": parties_line(set(_names_of(document))),
-        }
+        yield ELEMENT_QUESTION.make(
+            f"{case_id}/q{item['question']}",
+            doc_id=case_id,
+            document=document,
+            question=raw["question_text"],
+            answer=answer,
+            category=raw["category"],
+            parties=parties_line(set(_names_of(document))),
+        )

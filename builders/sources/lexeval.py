@@ -14,12 +14,13 @@ the ``held_out_excluded`` drops show in the stats.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..records import BENCHMARK_ITEM
 from . import register_adapter
-from .common import FileAdapter, RecordError, iter_jsonl, require, text_of
+from .common import FileAdapter, RecordError, require, text_of
 
 _TASK_FILE = re.compile(r"^(\d+_\d+)\.json$")
 
@@ -27,12 +28,7 @@ _TASK_FILE = re.compile(r"^(\d+_\d+)\.json$")
 @register_adapter
 class LexEvalAdapter(FileAdapter):
     name = "lexeval"
-    kind = "benchmark"
     patterns = ("data/*.json",)
-    text_fields = ("instruction", "input", "answer")
-
-    def records(self, path: Path) -> Iterator[tuple[str, Any]]:
-        yield from iter_jsonl(path)
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
         m = _TASK_FILE.match(Path(rel).name)
@@ -40,10 +36,10 @@ class LexEvalAdapter(FileAdapter):
             raise RecordError("unknown_task", f"{rel}: file name is not a LexEval task id (i_j)")
         require(raw, "instruction", "input")
         task_id = m.group(1)
-        yield {
-            "source_id": f"{task_id}#{where.removeprefix('line ')}",
-            "task_id": task_id,
-            "instruction": text_of(raw, "instruction"),
-            "input": text_of(raw, "input"),
-            "answer": text_of(raw, "answer"),
-        }
+        yield BENCHMARK_ITEM.make(
+            f"{task_id}#{where.removeprefix('line ')}",
+            task_id=task_id,
+            instruction=text_of(raw, "instruction"),
+            input=text_of(raw, "input"),
+            answer=text_of(raw, "answer"),
+        )

@@ -34,12 +34,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from ..numerals import cn_to_int
+from ..records import CASE
 from . import register_adapter
-from .cail2018 import CASE_TEXT_FIELDS, case_record
-from .common import FileAdapter, FileError, RecordError, load_json, read_text, text_of
+from .common import FileAdapter, FileError, RecordError, load_json, read_text, require, text_of
 
 CRIMINAL_LAW = "中华人民共和国刑法"
 CHARGES = {"hurt": "故意伤害罪", "traffic": "交通肇事罪"}
@@ -73,8 +73,6 @@ class Mlmn(FileAdapter):
 
     name = "mlmn"
     patterns = ("data/*/penalty_corpus.json",)
-    kind = "case"
-    text_fields: ClassVar[tuple[str, ...]] = CASE_TEXT_FIELDS
 
     def __init__(self) -> None:
         #: crime folder -> its article dict, read once per file by :meth:`records`
@@ -98,8 +96,7 @@ class Mlmn(FileAdapter):
             yield f"item {i}", raw
 
     def parse(self, raw: Any, rel: str, where: str) -> Iterable[dict[str, Any]]:
-        if not isinstance(raw, dict):
-            raise RecordError("not_an_object", f"expected a JSON object, got {type(raw).__name__}")
+        require(raw)
         crime = Path(rel).parent.name
         table = self._tables[crime]
         fact = text_of(raw, "paragraph")
@@ -124,15 +121,13 @@ class Mlmn(FileAdapter):
         if isinstance(decision, (int, float)) and not isinstance(decision, bool):
             if decision >= 0 and decision == int(decision):
                 months = int(decision)
-        yield {
-            "source_id": f"{crime}/{file_name}#{where.removeprefix('item ')}",
-            "_group": f"mlmn:{crime}/{file_name}",
-            **case_record(
-                fact=fact,
-                articles=list(numbers),
-                laws=list(laws),
-                charges=[CHARGES[crime]],
-                term_months=months,
-                doc_type="判决书",
-            ),
-        }
+        yield CASE.make(
+            f"{crime}/{file_name}#{where.removeprefix('item ')}",
+            _group=f"mlmn:{crime}/{file_name}",
+            fact=fact,
+            articles=list(numbers),
+            laws=list(laws),
+            charges=[CHARGES[crime]],
+            term_months=months,
+            doc_type="判决书",
+        )
