@@ -1,15 +1,16 @@
-"""The Ray executor: the local executor's shards and dedup, run as Ray tasks on a cluster.
+"""The Ray executor: the shards and the dedup stage, run as Ray tasks on a cluster.
 
 What runs where (``docs/ray.md``):
 
 - **Driver** (the ``lawset build`` process): the plan, the statute catalog and decontamination
   index (written once into ``OUT/.lawset-work/``), the resume markers' bookkeeping, union-find over
-  the confirmed duplicate pairs, the release writer, the leakage check and the card. Exactly the
-  local executor's code.
+  the confirmed duplicate pairs, and every stage after dedup (mix, split, write, leakage check,
+  card). Exactly the code a local build runs.
 - **Ray tasks**: one task per unfinished shard, calling the very same
-  :func:`~lawset.builders.pipeline.executor.run_shard` with the same spec (the same steps,
-  unchanged), so a shard's runs, rejects, features and marker are byte for byte what a local
-  worker writes; and the dedup phase's heavy parts (see :mod:`.ray_dedup`).
+  :func:`~lawset.builders.pipeline.stages.shards.run_shard` with the same
+  :class:`~lawset.builders.pipeline.stages.shards.ShardSpec` (the same steps, unchanged), so a
+  shard's runs, rejects, features and marker are byte for byte what a local worker writes; and
+  the dedup stage's heavy parts (see :mod:`.ray_dedup`).
 
 Decisions:
 
@@ -21,7 +22,7 @@ Decisions:
   usage stats off; it is shut down when the build ends.
   With an address, the driver joins that cluster and leaves it running.
 - At most ``workers`` shards are in flight across the whole cluster (``ray.wait`` keeps the
-  window full). ``spec["workers"]`` carries that number, so a step that shares a global budget
+  window full). ``ShardSpec.workers`` carries that number, so a step that shares a global budget
   (the rewrite step divides its concurrency per endpoint by ``ctx.workers``) keeps its bound on
   the cluster as a whole. On a cluster without ``--workers``, the window is the cluster's CPU
   count.
@@ -40,9 +41,13 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .executor import BuildError, run_shard
+from .options import BuildError
+from .stages.shards import ShardResult, ShardSpec, run_shard
+
+if TYPE_CHECKING:
+    from ..recipe import Recipe
 
 RAY_MISSING = (
     "--executor ray needs Ray, which is an optional extra: pip install 'lawset[ray]' "
@@ -71,8 +76,8 @@ def import_ray(loopback: bool = False) -> Any:
     return ray
 
 
-def _run_shard_task(spec: dict[str, Any]) -> dict[str, Any]:
-    """Ray task: the local executor's ``run_shard``. A Ray worker is a fresh process (no fork of
+def _run_shard_task(spec: ShardSpec) -> ShardResult:
+    """Ray task: ``run_shard``, as a local worker runs it. A Ray worker is a fresh process (no fork of
     the driver), so the step registry is filled first, as ``parse_recipe`` does on the driver."""
     from .. import steps as _steps  # noqa: F401  (registers the built-in steps)
 
@@ -86,9 +91,11 @@ def _token_available() -> bool:
     return (Path.home() / ".ray" / "auth_token").is_file()
 
 
-class RaySession:
+class RayExecutor:
     """Ray for one build: joins ``address`` or starts a private local Ray; ``workers`` is the
     number of shards (and dedup tasks) in flight."""
+
+    name = "ray"
 
     def __init__(
         self,
@@ -141,9 +148,7 @@ class RaySession:
             self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._run_shard = ray.remote(num_cpus=1)(_run_shard_task)
 
-    def run_shards(
-        self, specs: list[dict[str, Any]], on_done: Callable[[dict[str, Any]], None]
-    ) -> None:
+    def run_shards(self, specs: list[ShardSpec], on_done: Callable[[ShardSpec], None]) -> None:
         """Run ``specs`` as Ray tasks, at most ``workers`` at a time; ``on_done(spec)`` after each.
 
         A failing shard stops the build: the other tasks are cancelled and the shard's own error
@@ -151,7 +156,7 @@ class RaySession:
         """
         ray = self.ray
         queue = list(specs)
-        pending: dict[Any, dict[str, Any]] = {}
+        pending: dict[Any, ShardSpec] = {}
         try:
             while queue or pending:
                 while queue and len(pending) < self.workers:
@@ -169,8 +174,10 @@ class RaySession:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
-    def find_duplicates(self, feature_files: list, run_files: list, recipe: Any) -> dict:
-        """The dedup phase on Ray: the same drops as ``dedup_phase.find_duplicates``."""
+    def find_duplicates(
+        self, feature_files: list[Path], run_files: list[Path], recipe: Recipe
+    ) -> dict[str, dict[str, Any]]:
+        """The dedup stage on Ray: the same drops as ``dedup_phase.find_duplicates``."""
         from .ray_dedup import find_duplicates_ray
 
         return find_duplicates_ray(feature_files, run_files, recipe, parallelism=self.workers)

@@ -16,12 +16,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+#: the merge key: a query's id, a statute's (law, version, article, ordinal) in reading order
 KEY = "__key"
-SPLIT = "__split"
+#: held-out evaluation material (the split stage sends it, and its group, to test)
+HELD_OUT = "__held_out"
 
 
 def run_schema(schema: pa.Schema) -> pa.Schema:
-    return schema.append(pa.field(KEY, pa.string())).append(pa.field(SPLIT, pa.string()))
+    return schema.append(pa.field(KEY, pa.string())).append(pa.field(HELD_OUT, pa.bool_()))
 
 
 def write_parquet_atomic(path: Path, table: pa.Table, row_group_size: int = 10_000) -> None:
