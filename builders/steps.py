@@ -116,10 +116,15 @@ class MarkRepealed(Mapper):
     name = "mark_repealed"
     applies_to = "article"
     Params = MarkRepealedParams
+    provides = frozenset({"repeal_rules"})
 
     def __init__(self, params: StepParams | None = None) -> None:
         super().__init__(params)
         self._rules = [(re.compile(r.pattern), r) for r in self.params.laws]
+
+    def repeal_rules(self) -> list[tuple[str, str, str]]:
+        """The recipe's repealed laws, for the statute catalog (citations of them are caught)."""
+        return [(r.pattern, r.repealed_on, r.repealed_by) for r in self.params.laws]
 
     def map(self, record: Record, ctx: Context) -> Record:
         for rx, rule in self._rules:
@@ -332,6 +337,8 @@ class Citations(Step):
     name = "citations"
     applies_to = "query"
     Params = CitationsParams
+    needs = frozenset({"catalog"})
+    provides = frozenset({"citations"})
 
     def process(self, record: Record, ctx: Context) -> Iterable[Record]:
         catalog = ctx.catalog
@@ -439,6 +446,7 @@ class Decontaminate(Step):
     name = "decontaminate"
     applies_to = "query"
     Params = DecontaminateParams
+    needs = frozenset({"eval_index"})
 
     def run(self, batches: Iterable[Batch], ctx: Context) -> Iterator[Batch]:
         stats = ctx.stats.step(self.name)

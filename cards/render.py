@@ -250,7 +250,7 @@ def render_card(
             for b, v in contam.get("benchmarks", {}).items()
         ]
     )
-    decon = [s for s in recipe.steps if s.name == "decontaminate"]
+    decon = recipe.steps_needing("eval_index")
     dp = decon[0].build().params if decon else None
     leak = summary.get("leakage")
     if leak is None:

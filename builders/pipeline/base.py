@@ -119,9 +119,27 @@ class Step:
     #: True for steps that pass their input on beside what they make (task generators);
     #: then ``out`` counts only what the step made.
     passes_input: ClassVar[bool] = False
+    #: what the build must prepare for the step, beyond its records (the executor asks the
+    #: recipe, ``Recipe.needs``, never for a step by name): ``catalog`` (``ctx.catalog``, the
+    #: statute key index), ``eval_index`` (``ctx.eval_index``, built with this step's parameters)
+    needs: ClassVar[frozenset[str]] = frozenset()
+    #: what the step gives the rest of the build: ``repeal_rules`` (:meth:`repeal_rules`, the
+    #: laws repealed as a whole), ``citations`` (answers' citations resolved and final: steps
+    #: that change answers run before it)
+    provides: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, params: StepParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
+
+    def environment(self) -> frozenset[str]:
+        """The environment variables the step reads (a worker that does not inherit this
+        process's environment, e.g. on a remote Ray cluster, is given them)."""
+        return frozenset()
+
+    def repeal_rules(self) -> list[tuple[str, str, str]]:
+        """(title pattern, repealed on, repealed by) of the laws repealed as a whole, for a step
+        that ``provides`` ``repeal_rules``."""
+        return []
 
     def handles(self, record: Record) -> bool:
         """Whether this step works on ``record``; the others pass through untouched."""

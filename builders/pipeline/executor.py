@@ -154,11 +154,11 @@ def make_plan(opts: BuildOptions) -> BuildPlan:
 
 
 def uses_catalog(recipe: Recipe) -> bool:
-    return any(s.name == "citations" for s in recipe.steps)
+    return recipe.needs("catalog")
 
 
 def decontaminate_params(recipe: Recipe) -> Any:
-    steps = [s for s in recipe.steps if s.name == "decontaminate"]
+    steps = recipe.steps_needing("eval_index")
     return steps[0].build().params if steps else None
 
 
@@ -579,10 +579,7 @@ def _rewrite_env(recipe: Recipe) -> dict[str, str]:
     workers that do not inherit this process's environment (a remote Ray cluster)."""
     from ..rewrite.client import USERINFO_ENV
 
-    names = {USERINFO_ENV}
-    for s in recipe.steps:
-        if s.name == "rewrite":
-            names.add(getattr(s.build().params, "api_key_env", "OPENAI_API_KEY"))
+    names = {USERINFO_ENV}.union(*(step.environment() for step in recipe.build_steps()))
     return {n: os.environ[n] for n in sorted(names) if n in os.environ}
 
 

@@ -59,7 +59,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from .. import __version__
-from ..citations import find_citations, render
+from ..citations import find_citations, render, repeal_rules
 from ..errors import ExternalServiceError
 from ..pipeline.base import Batch, Context, Record, Step, StepParams, register_step
 from ..schema import content_id
@@ -252,6 +252,9 @@ class Rewrite(Step):
         super().__init__(params)
         self._tasks = frozenset(self.params.tasks)
 
+    def environment(self) -> frozenset[str]:
+        return frozenset({self.params.api_key_env})
+
     def handles(self, record: Record) -> bool:
         if record["kind"] != "query" or record.get("task") not in self._tasks:
             return False
@@ -352,12 +355,7 @@ class _Engine:
         # (lawset's version). With all of these in the key, a rebuild replays the outcome
         # without re-running grounding and checks (the cache-hit path: tens of thousands of
         # records per second). Failed requests are never memoized: the next run asks again.
-        rules = [
-            (r.pattern, r.repealed_on, r.repealed_by)
-            for s in recipe.steps
-            if s.name == "mark_repealed"
-            for r in s.build().params.laws
-        ]
+        rules = repeal_rules(recipe)
         self._memo_prefix = json.dumps(
             [
                 MEMO_VERSION,
