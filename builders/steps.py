@@ -27,7 +27,7 @@ from .pipeline.base import (
     register_step,
 )
 from .rewrite import step as _rewrite_step  # noqa: F401  (registers the rewrite step)
-from .schema import content_id
+from .schema import set_messages
 
 
 class NormalizeParams(StepParams):
@@ -401,7 +401,7 @@ class Citations(Step):
                     return ()
                 record["_names_repealed_law"] = True
         record["citations"] = out
-        record["id"] = content_id(record["messages"])
+        set_messages(record, record["messages"])  # a mapped citation changed the answer
         return (record,)
 
 

@@ -62,7 +62,7 @@ from .. import __version__
 from ..citations import find_citations, render, repeal_rules
 from ..errors import ExternalServiceError
 from ..pipeline.base import Batch, Context, Record, Step, StepParams, register_step
-from ..schema import content_id
+from ..schema import set_messages
 from .cache import CachedResponse, ResponseCache, request_key
 from .checks import Bounds, Grounding, final_line, related_articles, run_checks
 from .client import (
@@ -300,13 +300,13 @@ class Rewrite(Step):
         p = self.params
         ctx.stats.counters["rewrite"].update(o.counts)
         if o.status == "rewritten":
-            record["messages"][-1] = {"role": "assistant", "content": o.answer}
+            answer = {"role": "assistant", "content": o.answer}
+            set_messages(record, [*record["messages"][:-1], answer])
             record["rewrite"] = {
                 "model": p.model,
                 "prompt_version": engine.prompt.version,
                 "cache_key": o.key,
             }
-            record["id"] = content_id(record["messages"])
             ctx.stats.count("rewrite", f"rewritten:{p.model}")
             return True
         if p.on_failure == "reject":

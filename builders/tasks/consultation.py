@@ -20,7 +20,7 @@ from typing import Any, ClassVar, NamedTuple
 from pydantic import Field
 
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, register_step
-from ..schema import content_id, make_query, stable_hash
+from ..schema import make_query, stable_hash
 from .memorization import book_title, pick
 
 PRC = "中华人民共和国"
@@ -136,10 +136,17 @@ class _ConsultationTask(TaskGenerator):
         line = BASIS_LINE.format(refs="、".join(r.cited for r in refs))
         return f"{answer}\n\n{line}", True
 
-    def base_query(self, record: Record, user: str, answer: str) -> dict[str, Any]:
+    def base_query(
+        self,
+        record: Record,
+        user: str,
+        answer: str,
+        history: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
         return make_query(
             user=user,
             answer=answer,
+            history=history,
             task=self.name,
             level=self.level,
             domain="legal",
@@ -176,15 +183,9 @@ class ConsultationDialogue(_ConsultationTask):
         turns = history_of(record)
         said = [t["content"] for t in turns if t["role"] == "assistant"] + [record["answer"]]
         answer, structured = self.with_basis(record, record["answer"], said)
-        first = turns[0]["content"]
-        messages = [{"role": "user", "content": phrase(self.name, record, first)}]
-        messages += [dict(t) for t in turns[1:]]
-        messages += [
-            {"role": "user", "content": record["question"]},
-            {"role": "assistant", "content": answer},
-        ]
-        q = self.base_query(record, messages[0]["content"], answer)
-        q["messages"], q["id"] = messages, content_id(messages)
+        first = {"role": "user", "content": phrase(self.name, record, turns[0]["content"])}
+        history = [first, *(dict(t) for t in turns[1:])]
+        q = self.base_query(record, record["question"], answer, history)
         q["_structured"] = structured
         yield q
 
