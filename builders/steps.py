@@ -17,6 +17,7 @@ from .citations import find_citations, render
 from .normalize import cjk_ratio, normalize_text, strings_of
 from .pii import find_names, mask_identifiers, mask_names
 from .pipeline.base import (
+    STEPS,
     Batch,
     Context,
     Filter,
@@ -24,10 +25,17 @@ from .pipeline.base import (
     Record,
     Step,
     StepParams,
+    TaskGenerator,
     register_step,
 )
 from .rewrite import step as _rewrite_step  # noqa: F401  (registers the rewrite step)
 from .schema import set_messages
+
+
+def task_generators() -> dict[str, type[TaskGenerator]]:
+    """Every registered task generator by name: where validators, the card and reports read what a
+    task declares (its answer line, level, LawBench tasks, ...)."""
+    return {n: cls for n, cls in sorted(STEPS.items()) if issubclass(cls, TaskGenerator)}
 
 
 class NormalizeParams(StepParams):
