@@ -318,11 +318,28 @@ def _aliases(law: str) -> Iterable[str]:
         yield law[len(PRC) :]
 
 
+def book_title(law: str) -> str:
+    """《law》, with book-title marks inside the title turned into 〈〉 as Chinese typography does."""
+    return "《" + law.replace("《", "〈").replace("》", "〉") + "》"
+
+
 def render(law: str, article: int, sub: int) -> str:
     """《law》第N条(之M), the way lawset's answers cite."""
-    from .tasks.memorization import book_title
-
     return f"{book_title(law)}第{int_to_cn(article)}条" + (f"之{int_to_cn(sub)}" if sub else "")
+
+
+#: an article label as lawset's answers write it (第二百六十四条, 第十条之一), as a pattern
+LABEL_PATTERN = r"第[零〇一二两三四五六七八九十百千万]+条(?:之[一二三四五六七八九十]+)?"
+#: a reference as :func:`render` writes it (《中华人民共和国刑法》第二百六十四条), as a pattern
+REFERENCE_PATTERN = rf"《[^《》\n]+》{LABEL_PATTERN}"
+
+
+def repeal_rules(recipe: Recipe) -> list[tuple[str, str, str]]:
+    """(title pattern, repealed on, repealed by) of every law the recipe marks repealed as a
+    whole, from the steps that provide ``repeal_rules`` (``mark_repealed``)."""
+    return [
+        rule for s in recipe.steps_providing("repeal_rules") for rule in s.build().repeal_rules()
+    ]
 
 
 def load_successors() -> dict[tuple[str, int, int], tuple[str, int, int]]:
@@ -341,13 +358,7 @@ def build_catalog(recipe: Recipe, sources_root: Path) -> StatuteCatalog:
     """Read every statute source of the recipe (whatever ``--only`` selects) into a catalog."""
     from .sources import statute_articles
 
-    rules = [
-        (r.pattern, r.repealed_on, r.repealed_by)
-        for s in recipe.steps
-        if s.name == "mark_repealed"
-        for r in s.build().params.laws
-    ]
-    catalog = StatuteCatalog(repealed=rules, successor=load_successors())
+    catalog = StatuteCatalog(repealed=repeal_rules(recipe), successor=load_successors())
     for rec, simplified in statute_articles(recipe, sources_root):
         catalog.add(
             normalize_text(rec["law"], simplified),

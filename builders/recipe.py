@@ -152,8 +152,13 @@ class StepConfig(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def step_class(self) -> type[Step]:
+        """The registered step this entry names (its ``needs`` and ``provides``)."""
+        return STEPS[self.name]
+
     def build(self) -> Step:
-        cls = STEPS[self.name]
+        cls = self.step_class
         return cls(cls.Params(**self.params))
 
 
@@ -300,6 +305,22 @@ class Recipe(_Strict):
 
     def build_steps(self) -> list[Step]:
         return [s.build() for s in self.steps]
+
+    def needs(self, what: str) -> bool:
+        """Whether a step of the recipe needs ``what`` from the build (``Step.needs``)."""
+        return bool(self.steps_needing(what))
+
+    def steps_needing(self, what: str) -> list[StepConfig]:
+        """The recipe's steps that need ``what`` (``catalog``, ``eval_index``, ...), in order."""
+        return [s for s in self.steps if what in s.step_class.needs]
+
+    def steps_providing(self, what: str) -> list[StepConfig]:
+        """The recipe's steps that provide ``what`` (``repeal_rules``, ``citations``), in order."""
+        return [s for s in self.steps if what in s.step_class.provides]
+
+    def position_of(self, what: str) -> int | None:
+        """Where the first step that provides ``what`` stands in ``steps`` (None: no such step)."""
+        return next((i for i, s in enumerate(self.steps) if what in s.step_class.provides), None)
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -89,6 +89,19 @@ def content_id(messages: list[dict[str, str]]) -> str:
     return hashlib.sha256(canon.encode("utf-8")).hexdigest()[:32]
 
 
+def set_messages(query: dict[str, Any], messages: list[dict[str, str]]) -> None:
+    """Give ``query`` its ``messages`` and the id they derive. The one place a query's id is set:
+    every step that changes a conversation (a mapped citation, a rewritten answer) calls it, so
+    the id always is the hash of the conversation as shipped."""
+    query["messages"] = messages
+    query["id"] = content_id(messages)
+
+
+def statute_group(law: str, label: str) -> str:
+    """The split group of every query about one article (any version, any task)."""
+    return f"statute:{law}/{label}"
+
+
 def make_query(
     *,
     user: str,
@@ -101,26 +114,32 @@ def make_query(
     license: str,
     group: str,
     citations: list[dict[str, Any]] | None = None,
-    system: str | None = None,
+    history: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """A query record with its id; ``quality`` is filled by the ``quality_scores`` step."""
-    messages = [] if system is None else [{"role": "system", "content": system}]
-    messages += [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
-    return {
-        "kind": "query",
-        "id": content_id(messages),
-        "messages": messages,
-        "task": task,
-        "level": level,
-        "domain": domain,
-        "source": source,
-        "source_id": source_id,
-        "license": license,
-        "citations": citations or [],
-        "rewrite": None,
-        "group": group,
-        "quality": None,
-    }
+    """A query record with its id; ``history`` holds the turns before the last question (a
+    dialogue). ``quality`` is filled by the ``quality_scores`` step."""
+    query: dict[str, Any] = {"kind": "query", "id": ""}
+    set_messages(
+        query,
+        [
+            *(history or []),
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": answer},
+        ],
+    )
+    query.update(
+        task=task,
+        level=level,
+        domain=domain,
+        source=source,
+        source_id=source_id,
+        license=license,
+        citations=citations or [],
+        rewrite=None,
+        group=group,
+        quality=None,
+    )
+    return query
 
 
 def stable_hash(text: str) -> int:

@@ -17,6 +17,7 @@ from .citations import find_citations, render
 from .normalize import cjk_ratio, normalize_text, strings_of
 from .pii import find_names, mask_identifiers, mask_names
 from .pipeline.base import (
+    STEPS,
     Batch,
     Context,
     Filter,
@@ -24,10 +25,17 @@ from .pipeline.base import (
     Record,
     Step,
     StepParams,
+    TaskGenerator,
     register_step,
 )
 from .rewrite import step as _rewrite_step  # noqa: F401  (registers the rewrite step)
-from .schema import content_id
+from .schema import set_messages
+
+
+def task_generators() -> dict[str, type[TaskGenerator]]:
+    """Every registered task generator by name: where validators, the card and reports read what a
+    task declares (its answer line, level, LawBench tasks, ...)."""
+    return {n: cls for n, cls in sorted(STEPS.items()) if issubclass(cls, TaskGenerator)}
 
 
 class NormalizeParams(StepParams):
@@ -116,10 +124,15 @@ class MarkRepealed(Mapper):
     name = "mark_repealed"
     applies_to = "article"
     Params = MarkRepealedParams
+    provides = frozenset({"repeal_rules"})
 
     def __init__(self, params: StepParams | None = None) -> None:
         super().__init__(params)
         self._rules = [(re.compile(r.pattern), r) for r in self.params.laws]
+
+    def repeal_rules(self) -> list[tuple[str, str, str]]:
+        """The recipe's repealed laws, for the statute catalog (citations of them are caught)."""
+        return [(r.pattern, r.repealed_on, r.repealed_by) for r in self.params.laws]
 
     def map(self, record: Record, ctx: Context) -> Record:
         for rx, rule in self._rules:
@@ -332,6 +345,8 @@ class Citations(Step):
     name = "citations"
     applies_to = "query"
     Params = CitationsParams
+    needs = frozenset({"catalog"})
+    provides = frozenset({"citations"})
 
     def process(self, record: Record, ctx: Context) -> Iterable[Record]:
         catalog = ctx.catalog
@@ -394,7 +409,7 @@ class Citations(Step):
                     return ()
                 record["_names_repealed_law"] = True
         record["citations"] = out
-        record["id"] = content_id(record["messages"])
+        set_messages(record, record["messages"])  # a mapped citation changed the answer
         return (record,)
 
 
@@ -439,6 +454,7 @@ class Decontaminate(Step):
     name = "decontaminate"
     applies_to = "query"
     Params = DecontaminateParams
+    needs = frozenset({"eval_index"})
 
     def run(self, batches: Iterable[Batch], ctx: Context) -> Iterator[Batch]:
         stats = ctx.stats.step(self.name)

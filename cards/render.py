@@ -201,9 +201,10 @@ def render_card(
         for i, s in enumerate(recipe.steps, 1)
     )
     from lawset.builders.pipeline.base import STEPS
+    from lawset.builders.schema import LEVELS
 
     s1, s2 = summary["mix"].get("task", {}), summary.get("stage2_mix", {}).get("task", {})
-    order = {"memorization": 0, "understanding": 1, "application": 2, "general": 3}
+    order = {level: i for i, level in enumerate(LEVELS)}
     levels = {t: getattr(STEPS.get(t), "level", "") for t in s1}
     task_rows = _table(
         [
@@ -250,7 +251,7 @@ def render_card(
             for b, v in contam.get("benchmarks", {}).items()
         ]
     )
-    decon = [s for s in recipe.steps if s.name == "decontaminate"]
+    decon = recipe.steps_needing("eval_index")
     dp = decon[0].build().params if decon else None
     leak = summary.get("leakage")
     if leak is None:

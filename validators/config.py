@@ -5,6 +5,8 @@ mapping is merged into the default, anything else replaces it), so a user file n
 it changes. Bounds a recipe already states are read from the recipe, never repeated here: the
 ``text_length`` and ``cjk_ratio`` step parameters, ``mix.general_ratio``, the ``citations``
 step's repealed-law policy, the sources with their licenses, and the task steps with levels.
+Facts about a task (its level, answer line, answer bounds) are what the task generator declares
+(``TaskGenerator``), read from the step registry; the file may tighten or loosen the bounds.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 import yaml
 from lawset.builders.errors import UsageError
-from lawset.builders.pipeline.base import STEPS, TaskGenerator
+from lawset.builders.pipeline.base import STEPS
 from lawset.builders.recipe import Recipe
+from lawset.builders.steps import task_generators
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
@@ -57,7 +60,8 @@ class ContaminationThresholds(_Strict):
 
 
 class Thresholds(_Strict):
-    answer_chars: dict[str, tuple[int, int]]
+    #: per-task answer bounds over the ones the tasks declare (``TaskGenerator.answer_chars``)
+    answer_chars: dict[str, tuple[int, int]] = Field(default_factory=dict)
     text: TextThresholds
     diversity: DiversityThresholds
     leakage: LeakageThresholds
@@ -97,6 +101,13 @@ def load_thresholds(path: Path | None = None) -> Thresholds:
         raise ValidateError(f"{where}: {loc}: {err['msg']}") from None
 
 
+def answer_bounds(th: Thresholds) -> dict[str, tuple[int, int]]:
+    """Per-task answer bounds (characters of the assistant turns): what each task declares, with
+    the thresholds file's ``answer_chars`` over it."""
+    declared = {n: c.answer_chars for n, c in task_generators().items() if c.answer_chars}
+    return {**declared, **th.answer_chars}
+
+
 @dataclass(frozen=True)
 class RecipeFacts:
     """What validation takes from the recipe."""
@@ -120,11 +131,8 @@ def recipe_facts(recipe: Recipe) -> RecipeFacts:
     defaults = STEPS["text_length"].Params().model_dump() if "text_length" in STEPS else {}
     length = {**defaults, **length}
     cjk = params.get("cjk_ratio")
-    tasks = {
-        s.name: STEPS[s.name].level
-        for s in recipe.steps
-        if isinstance(STEPS.get(s.name), type) and issubclass(STEPS[s.name], TaskGenerator)
-    }
+    generators = task_generators()
+    tasks = {s.name: generators[s.name].level for s in recipe.steps if s.name in generators}
     return RecipeFacts(
         name=recipe.name,
         sha256=recipe.digest(),

@@ -28,7 +28,7 @@ from lawset.builders.errors import CheckFailed
 from lawset.builders.schema import QUERY_SCHEMA, STATUTE_SCHEMA, stable_hash
 
 from .config import ValidateError
-from .formats import QUOTED_STATUTE_TASKS, answer_tail
+from .formats import answer_tail, quoted_statute_tasks
 from .integrity import first_line
 
 QUERY_CONFIGS = ("stage1", "stage2")
@@ -265,12 +265,13 @@ def query_frame(
         users.append("\n".join(user))
         texts.append("\n".join(contents))
     unverified, flagged_as_current, not_in_index = [], [], []
+    quoting = quoted_statute_tasks()
     for task, cites in zip(cols["task"], citations, strict=True):
         cites = cites if isinstance(cites, list) else []
         unverified.append(
             sum(1 for c in cites if not c.get("verified") or c.get("status") not in OK_STATUSES)
         )
-        quoted = task in QUOTED_STATUTE_TASKS
+        quoted = task in quoting
         flagged_as_current.append(
             0 if quoted else sum(1 for c in cites if c.get("status") in FLAGGED_STATUSES)
         )

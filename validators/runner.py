@@ -43,7 +43,14 @@ from typing import Any
 from lawset.builders import console
 from lawset.builders.manifest import files_digest
 
-from .config import RecipeFacts, Thresholds, ValidateError, load_thresholds, recipe_facts
+from .config import (
+    RecipeFacts,
+    Thresholds,
+    ValidateError,
+    answer_bounds,
+    load_thresholds,
+    recipe_facts,
+)
 from .frames import QUERY_CONFIGS, Release, open_release, read_manifest
 from .integrity import FileCheck, check_files, listed_files
 from .metrics import Collector
@@ -309,7 +316,7 @@ class _Validator:
                 sources=frozenset(self.facts.licenses),
                 per_task={
                     "answer_tail": [t for t in self.facts.tasks if answer_format(t, config)],
-                    "answer_chars": [t for t in self.th.answer_chars if t in self.facts.tasks],
+                    "answer_chars": [t for t in answer_bounds(self.th) if t in self.facts.tasks],
                 },
                 cjk_domains=tuple(self.th.text.cjk_domains),
                 html_domains=tuple(self.th.text.html_domains),

@@ -23,13 +23,14 @@ from typing import Any
 
 import great_expectations.expectations as gxe
 from lawset.builders.schema import LEVELS
+from lawset.builders.steps import task_generators
 
-from .config import RecipeFacts, Thresholds
+from .config import RecipeFacts, Thresholds, answer_bounds
 from .expectations import (
     ExpectColumnValuesToHaveCjkRatioAtLeast,
     ExpectColumnValuesToHaveNoUnmaskedPii,
 )
-from .formats import ALWAYS, PER_ROW, answer_format
+from .formats import answer_format, structured_tasks
 
 ROLES_RE = r"^(?:system|user|assistant)(?:\|(?:system|user|assistant))*$"
 ALTERNATING_RE = r"^(?:system\|)?user\|assistant(?:\|user\|assistant)*$"
@@ -137,15 +138,13 @@ def query_checks(
         column="task",
         value_set=sorted(facts.tasks),
     )
-    task_levels = sorted(
-        pair(t, lv)
-        for t, level in facts.tasks.items()
-        for lv in (LEVELS if t == "benchmark_item" else (level,))
-    )
+    generators = task_generators()
+    task_levels = sorted(pair(t, lv) for t in facts.tasks for lv in generators[t].levels())
     add(
         "schema.level",
         gxe.ExpectColumnValuesToBeInSet,
-        "level is the level of the task's step (LexEval items: any level)",
+        "level is a level the task's step declares (LexEval items: the level of their LexEval "
+        "task)",
         column="task_level",
         value_set=task_levels,
     )
@@ -177,7 +176,7 @@ def query_checks(
         min_value=facts.min_answer_chars,
         max_value=facts.max_answer_chars,
     )
-    for task, (lo, hi) in sorted(th.answer_chars.items()):
+    for task, (lo, hi) in sorted(answer_bounds(th).items()):
         if task in facts.tasks:
             add(
                 f"text.answer_length[{task}]",
@@ -236,7 +235,7 @@ def query_checks(
             gxe.ExpectColumnValuesToBeInSet,
             "stage 2 holds only tasks with a structured answer format",
             column="task",
-            value_set=sorted(set(ALWAYS) | set(PER_ROW)),
+            value_set=sorted(structured_tasks()),
         )
 
     # -- citations ------------------------------------------------------------------------------

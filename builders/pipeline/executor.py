@@ -234,10 +234,7 @@ def _rewrite_env(recipe: Recipe) -> dict[str, str]:
     workers that do not inherit this process's environment (a remote Ray cluster)."""
     from ..rewrite.client import USERINFO_ENV
 
-    names = {USERINFO_ENV}
-    for s in recipe.steps:
-        if s.name == "rewrite":
-            names.add(getattr(s.build().params, "api_key_env", "OPENAI_API_KEY"))
+    names = {USERINFO_ENV}.union(*(step.environment() for step in recipe.build_steps()))
     return {n: os.environ[n] for n in sorted(names) if n in os.environ}
 
 

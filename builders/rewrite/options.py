@@ -119,8 +119,9 @@ def apply_build_options(args: argparse.Namespace, recipe: Recipe) -> Recipe:
     if at is not None:
         steps[at] = step
     else:
-        cit = next((i for i, s in enumerate(steps) if s.name == "citations"), len(steps))
-        steps.insert(cit, step)
+        # before the step that resolves citations, so that it checks the rewritten answers
+        cit = recipe.position_of("citations")
+        steps.insert(len(steps) if cit is None else cit, step)
     new = recipe.model_copy(update={"steps": steps})
     _bind(args, new)
     return new

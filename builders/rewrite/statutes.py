@@ -171,15 +171,9 @@ def catalog_from_texts(texts: StatuteTexts, recipe: Recipe) -> Any:
     """A :class:`StatuteCatalog` made from the text store, for builds whose recipe has no
     ``citations`` step (the executor then loads no catalog): the same keys and hashes as
     ``build_catalog`` makes, without reading the sources a second time."""
-    from ..citations import StatuteCatalog, load_successors
+    from ..citations import StatuteCatalog, load_successors, repeal_rules
 
-    rules = [
-        (r.pattern, r.repealed_on, r.repealed_by)
-        for s in recipe.steps
-        if s.name == "mark_repealed"
-        for r in s.build().params.laws
-    ]
-    catalog = StatuteCatalog(repealed=rules, successor=load_successors())
+    catalog = StatuteCatalog(repealed=repeal_rules(recipe), successor=load_successors())
     for law, version, article, sub, is_latest, text in texts.rows():
         catalog.add(law, version, is_latest, article, sub, text)
     catalog = catalog.finish()

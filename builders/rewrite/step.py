@@ -59,10 +59,10 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from .. import __version__
-from ..citations import find_citations, render
+from ..citations import find_citations, render, repeal_rules
 from ..errors import ExternalServiceError
 from ..pipeline.base import Batch, Context, Record, Step, StepParams, register_step
-from ..schema import content_id
+from ..schema import set_messages
 from .cache import CachedResponse, ResponseCache, request_key
 from .checks import Bounds, Grounding, final_line, related_articles, run_checks
 from .client import (
@@ -252,6 +252,9 @@ class Rewrite(Step):
         super().__init__(params)
         self._tasks = frozenset(self.params.tasks)
 
+    def environment(self) -> frozenset[str]:
+        return frozenset({self.params.api_key_env})
+
     def handles(self, record: Record) -> bool:
         if record["kind"] != "query" or record.get("task") not in self._tasks:
             return False
@@ -297,13 +300,13 @@ class Rewrite(Step):
         p = self.params
         ctx.stats.counters["rewrite"].update(o.counts)
         if o.status == "rewritten":
-            record["messages"][-1] = {"role": "assistant", "content": o.answer}
+            answer = {"role": "assistant", "content": o.answer}
+            set_messages(record, [*record["messages"][:-1], answer])
             record["rewrite"] = {
                 "model": p.model,
                 "prompt_version": engine.prompt.version,
                 "cache_key": o.key,
             }
-            record["id"] = content_id(record["messages"])
             ctx.stats.count("rewrite", f"rewritten:{p.model}")
             return True
         if p.on_failure == "reject":
@@ -352,12 +355,7 @@ class _Engine:
         # (lawset's version). With all of these in the key, a rebuild replays the outcome
         # without re-running grounding and checks (the cache-hit path: tens of thousands of
         # records per second). Failed requests are never memoized: the next run asks again.
-        rules = [
-            (r.pattern, r.repealed_on, r.repealed_by)
-            for s in recipe.steps
-            if s.name == "mark_repealed"
-            for r in s.build().params.laws
-        ]
+        rules = repeal_rules(recipe)
         self._memo_prefix = json.dumps(
             [
                 MEMO_VERSION,

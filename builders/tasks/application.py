@@ -29,10 +29,11 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from ..pipeline.base import Context, Record, StepParams, TaskGenerator, register_step
-from ..schema import make_query
+from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
 from ..sources.judge import sentence_of
-from .memorization import pick
+
+#: the sentence line of the prison-term tasks and of judgments
+TERM_LINE = r"刑期：(?:\d+个月|无期徒刑|死刑)"
 
 
 class CaseTaskParams(StepParams):
@@ -47,11 +48,6 @@ class PrisonTermParams(CaseTaskParams):
         description="make queries for cases with no imprisonment (刑期：0个月), as LawBench's gold "
         "keeps them; false skips them",
     )
-
-
-def case_group(record: Record) -> str:
-    """Every query about one case (or one judgment, when the adapter sets ``_group``)."""
-    return record.get("_group") or f"case:{record['source']}:{record['source_id']}"
 
 
 def article_line(articles: list[int]) -> str:
@@ -73,10 +69,15 @@ def term_value(record: Record) -> str | None:
 
 
 class CaseTask(TaskGenerator):
+    """A question on the facts of a criminal case."""
+
     applies_to = "case"
     level = "application"
     Params: ClassVar[type[StepParams]] = CaseTaskParams
-    phrasings: ClassVar[tuple[str, ...]] = ()
+
+    def group(self, record: Record) -> str:
+        """Every query about one case (or one judgment, when the adapter sets ``_group``)."""
+        return record.get("_group") or f"case:{record['source']}:{record['source_id']}"
 
     def fact(self, record: Record, ctx: Context) -> str | None:
         """The fact to ask about, or None (counted) when it is empty or too long."""
@@ -89,29 +90,16 @@ class CaseTask(TaskGenerator):
             return None
         return fact
 
-    def phrase(self, record: Record, **fields: str) -> str:
-        template = pick(self.phrasings, self.name, record["source"], record["source_id"])
-        return template.format(**fields)
-
-    def query(self, record: Record, user: str, answer: str) -> Record:
-        return make_query(
-            user=user,
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=case_group(record),
-        )
-
 
 @register_step
 class ArticlePrediction(CaseTask):
     """Which 刑法 articles apply to these facts? (LawBench 3-1); only cases with articles."""
 
     name = "article_prediction"
+    lawbench = ("3-1",)
+    #: the whole answer is the line, in Arabic numbers as LawBench's gold
+    answer_line = r"\A法条：刑法第\d+条(?:、刑法第\d+条)*\Z"
+    answer_chars = (7, 400)
     phrasings = (
         "根据下列案件事实，给出本案涉及的刑法法条。\n事实：{fact}",
         "请阅读以下案情，指出法院判决时应当适用的《中华人民共和国刑法》条文编号。\n{fact}",
@@ -134,6 +122,9 @@ class ChargePrediction(CaseTask):
     """What is the defendant guilty of? (LawBench 3-3); only cases with charges."""
 
     name = "charge_prediction"
+    lawbench = ("3-3",)
+    answer_line = final_line(r"罪名：[^、\n]+(?:、[^、\n]+)*")
+    answer_chars = (4, 300)
     phrasings = (
         "请你模拟法官，根据下列事实给出被告人所犯的罪名。\n事实：{fact}",
         "以下是一起刑事案件的事实，请判断被告人构成何种犯罪。\n{fact}",
@@ -153,6 +144,8 @@ class ChargePrediction(CaseTask):
 
 class TermTask(CaseTask):
     Params: ClassVar[type[StepParams]] = PrisonTermParams
+    answer_line = final_line(TERM_LINE)
+    answer_chars = (5, 12)
 
     def term(self, record: Record, ctx: Context) -> str | None:
         value = term_value(record)
@@ -174,6 +167,7 @@ class PrisonTerm(TermTask):
     """How long a sentence? From the facts (and charges, where known) only (LawBench 3-4)."""
 
     name = "prison_term"
+    lawbench = ("3-4",)
     phrasings = (
         "根据下列事实和罪名预测判决刑期，以月为单位。\n事实：{fact}{charges}",
         "请根据以下案件事实，预测法院对被告人判处的刑期。\n{fact}{charges}",
@@ -198,6 +192,7 @@ class PrisonTermWithArticles(TermTask):
     """The sentence, given the facts and the 刑法 articles the court applied (LawBench 3-5)."""
 
     name = "prison_term_with_articles"
+    lawbench = ("3-5",)
     phrasings = (
         "根据下列事实、罪名和刑法法条预测判决刑期，以月为单位。\n事实：{fact}{charges}\n法条：{articles}",
         "本案适用{articles}。请结合以下案件事实，预测被告人的刑期。\n{fact}{charges}",
@@ -226,7 +221,8 @@ class CaseJudgment(CaseTask):
     judgment document. Structured (stage 2) only when a 罪名 or 刑期 line can close the answer."""
 
     name = "case_judgment"
-    structured = False
+    structured = "per_query"
+    answer_line = rf"(?:\A|\n)(?:罪名：[^\n]+\Z|(?:罪名：[^\n]+\n)?{TERM_LINE}\Z)"
     phrasings = (
         "请根据以下案件事实，撰写法院的裁判理由并给出判决结果。\n{fact}",
         "案件事实：{fact}\n请你作为审理本案的法官，说明本院认为的理由，并作出判决。",
@@ -257,6 +253,4 @@ class CaseJudgment(CaseTask):
             lines.append(f"刑期：{term}")
         if lines:
             answer += "\n\n" + "\n".join(lines)
-        q = self.query(record, self.phrase(record, fact=fact), answer)
-        q["_structured"] = bool(lines)
-        yield q
+        yield self.query(record, self.phrase(record, fact=fact), answer, structured=bool(lines))

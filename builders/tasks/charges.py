@@ -16,17 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..citations import LABEL_PATTERN, REFERENCE_PATTERN, book_title
 from ..numerals import article_label, parse_article_label
-from ..pipeline.base import Context, Record, TaskGenerator, register_step
-from ..schema import make_query
-from .memorization import book_title, pick
+from ..pipeline.base import Context, Record, TaskGenerator, final_line, register_step
+from ..schema import statute_group
 
 _LABEL = re.compile(r"第[^条第]+条(?:之[一二三四五六七八九十]+)?")
-
-
-def statute_group(law: str, label: str) -> str:
-    """The group of every query about one article (as ``memorization.article_group``)."""
-    return f"statute:{law}/{label}"
 
 
 def _articles(record: Record) -> list[str]:
@@ -40,22 +35,11 @@ def _articles(record: Record) -> list[str]:
 
 
 class ChargeTask(TaskGenerator):
+    """A question on the charge catalogue; a query about an article gets that article's group
+    (``group=`` at each query: one charge record speaks of several articles)."""
+
     applies_to = "charge"
     level = "memorization"
-    phrasings: tuple[str, ...] = ()
-
-    def query(self, record: Record, user: str, answer: str, label: str) -> Record:
-        return make_query(
-            user=user,
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=statute_group(record["law"], label),
-        )
 
 
 @register_step
@@ -63,6 +47,7 @@ class ChargeArticle(ChargeTask):
     """X罪规定在刑法第几条？ (one query per charge)."""
 
     name = "charge_article"
+    answer_line = final_line(f"法条：{REFERENCE_PATTERN}(?:、{LABEL_PATTERN})*")
     phrasings = (
         "{charge}规定在刑法第几条？",
         "{book}中，{charge}规定在哪一条？",
@@ -71,17 +56,19 @@ class ChargeArticle(ChargeTask):
         "哪一条法律规定了{charge}？",
     )
 
+    def phrase_key(self, record: Record) -> tuple[str, ...]:
+        return (record["source_id"], record["charge"])
+
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
         book = book_title(record["law"])
         labels = _articles(record)
-        template = pick(self.phrasings, self.name, record["source_id"], record["charge"])
-        user = template.format(charge=record["charge"], book=book)
+        user = self.phrase(record, charge=record["charge"], book=book)
         where = "、".join(record["provisions"])
         answer = f"{record['charge']}规定在{book}{where}"
         if record["chapter"]:
             answer += f"，属于刑法分则{record['chapter'].replace(' > ', '，')}"
         answer += f"。\n\n法条：{book}{'、'.join(labels)}"
-        yield self.query(record, user, answer, labels[0])
+        yield self.query(record, user, answer, group=statute_group(record["law"], labels[0]))
 
 
 @register_step
@@ -89,6 +76,8 @@ class ArticleCharges(ChargeTask):
     """刑法第N条规定了哪些罪名？ (one query per article, all its charges)."""
 
     name = "article_charges"
+    answer_line = final_line(r"罪名：[^\n]+罪")
+    answer_chars = (8, 600)
     phrasings = (
         "{book}{label}规定了哪些罪名？",
         "刑法第{arabic}涉及哪些罪名？",
@@ -101,11 +90,12 @@ class ArticleCharges(ChargeTask):
         for label, charges in record.get("_article_charges", []):
             number, sub = parse_article_label(label)
             arabic = f"{number}条" + (label[label.index("之") :] if sub else "")
-            template = pick(self.phrasings, self.name, label)
-            user = template.format(book=book, label=label, arabic=arabic)
+            user = self.phrase(record, key=(label,), book=book, label=label, arabic=arabic)
             listed = "、".join(charges)
             if len(charges) == 1:
                 body = f"{book}{label}规定的罪名是{listed}。"
             else:
                 body = f"{book}{label}涉及{len(charges)}个罪名：{listed}。"
-            yield self.query(record, user, f"{body}\n\n罪名：{listed}", label)
+            yield self.query(
+                record, user, f"{body}\n\n罪名：{listed}", group=statute_group(record["law"], label)
+            )

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 from pydantic import Field
 
-from ..pipeline.base import Context, Record, StepParams, TaskGenerator, register_step
-from ..schema import content_id, make_query, stable_hash
-from .memorization import book_title, pick
+from ..citations import REFERENCE_PATTERN, book_title
+from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..schema import stable_hash
 
 PRC = "中华人民共和国"
 _LAW_STRING = re.compile(
@@ -85,31 +85,17 @@ def history_of(record: Record) -> list[dict[str, str]]:
     return [{"role": t["role"], "content": t["content"]} for t in turns]
 
 
-def consultation_group(record: Record) -> str:
-    """One group per consultation, keyed by its first user turn."""
-    first = next((t["content"] for t in history_of(record) if t["role"] == "user"), None)
-    key = _NOT_TEXT.sub("", first if first is not None else record["question"])
-    return record.get("_group") or f"consultation:{stable_hash(key):016x}"
+class ConsultationTask(TaskGenerator):
+    """A task on a consultation record. All queries about one consultation share a group keyed
+    by its first user turn."""
 
+    applies_to = "consultation"
+    level = "application"
 
-PHRASINGS: dict[str, tuple[str, ...]] = {
-    "consultation": (
-        "{question}",
-        "我想咨询一个法律问题：{question}",
-        "请以专业律师的身份解答下面的法律咨询。\n{question}",
-        "{question}\n请结合相关法律规定给出建议。",
-    ),
-    "other": (
-        "{question}",
-        "请回答下面的法律问题。\n{question}",
-        "请运用法律知识分析并回答：\n{question}",
-    ),
-}
-
-
-def phrase(step: str, record: Record, question: str) -> str:
-    options = PHRASINGS["consultation" if record.get("topic") == "consultation" else "other"]
-    return pick(options, step, record["source"], record["source_id"]).format(question=question)
+    def group(self, record: Record) -> str:
+        first = next((t["content"] for t in history_of(record) if t["role"] == "user"), None)
+        key = _NOT_TEXT.sub("", first if first is not None else record["question"])
+        return record.get("_group") or f"consultation:{stable_hash(key):016x}"
 
 
 class ConsultationParams(StepParams):
@@ -120,14 +106,32 @@ class ConsultationParams(StepParams):
     )
 
 
-class _ConsultationTask(TaskGenerator):
-    applies_to = "consultation"
-    level = "application"
+class _AdviceTask(ConsultationTask):
+    """The lawyer's answer to a consultation (single-turn, or the last turn of a dialogue),
+    structured when it ends in the ``法律依据：`` line."""
+
     Params = ConsultationParams
     dialogue: ClassVar[bool] = False
+    structured = "per_query"
+    answer_line = final_line(f"法律依据：{REFERENCE_PATTERN}(?:、{REFERENCE_PATTERN})*")
+    phrasings = (
+        "{question}",
+        "我想咨询一个法律问题：{question}",
+        "请以专业律师的身份解答下面的法律咨询。\n{question}",
+        "{question}\n请结合相关法律规定给出建议。",
+    )
+    #: the phrasings of records whose topic is not a consultation (exam questions, legal Q&A)
+    other_phrasings: ClassVar[tuple[str, ...]] = (
+        "{question}",
+        "请回答下面的法律问题。\n{question}",
+        "请运用法律知识分析并回答：\n{question}",
+    )
 
     def handles(self, record: Record) -> bool:
         return record["kind"] == "consultation" and bool(record.get("history")) == self.dialogue
+
+    def phrasings_for(self, record: Record) -> tuple[str, ...]:
+        return self.phrasings if record.get("topic") == "consultation" else self.other_phrasings
 
     def with_basis(self, record: Record, answer: str, answers: list[str]) -> tuple[str, bool]:
         refs = cited_refs(record, answers) if self.params.legal_basis else []
@@ -136,36 +140,23 @@ class _ConsultationTask(TaskGenerator):
         line = BASIS_LINE.format(refs="、".join(r.cited for r in refs))
         return f"{answer}\n\n{line}", True
 
-    def base_query(self, record: Record, user: str, answer: str) -> dict[str, Any]:
-        return make_query(
-            user=user,
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=consultation_group(record),
-        )
-
 
 @register_step
-class Consultation(_ConsultationTask):
+class Consultation(_AdviceTask):
     """A single-turn consultation (LawBench 3-8): the answer, then ``法律依据：`` when the answer
     cites the retrieved articles. Answers are LLM-written prose: structured only with that line."""
 
     name = "consultation"
+    lawbench = ("3-8",)
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
         answer, structured = self.with_basis(record, record["answer"], [record["answer"]])
-        q = self.base_query(record, phrase(self.name, record, record["question"]), answer)
-        q["_structured"] = structured
-        yield q
+        user = self.phrase(record, question=record["question"])
+        yield self.query(record, user, answer, structured=structured)
 
 
 @register_step
-class ConsultationDialogue(_ConsultationTask):
+class ConsultationDialogue(_AdviceTask):
     """A multi-turn consultation: the earlier turns, then the last question and its answer; the
     last answer ends with ``法律依据：`` for the retrieved articles any lawyer turn cited."""
 
@@ -176,17 +167,9 @@ class ConsultationDialogue(_ConsultationTask):
         turns = history_of(record)
         said = [t["content"] for t in turns if t["role"] == "assistant"] + [record["answer"]]
         answer, structured = self.with_basis(record, record["answer"], said)
-        first = turns[0]["content"]
-        messages = [{"role": "user", "content": phrase(self.name, record, first)}]
-        messages += [dict(t) for t in turns[1:]]
-        messages += [
-            {"role": "user", "content": record["question"]},
-            {"role": "assistant", "content": answer},
-        ]
-        q = self.base_query(record, messages[0]["content"], answer)
-        q["messages"], q["id"] = messages, content_id(messages)
-        q["_structured"] = structured
-        yield q
+        first = {"role": "user", "content": self.phrase(record, question=turns[0]["content"])}
+        history = [first, *(dict(t) for t in turns[1:])]
+        yield self.query(record, record["question"], answer, history=history, structured=structured)
 
 
 class ScenarioArticleParams(StepParams):
@@ -197,17 +180,17 @@ class ScenarioArticleParams(StepParams):
 
 
 @register_step
-class ScenarioArticle(TaskGenerator):
+class ScenarioArticle(ConsultationTask):
     """Scenario → applicable article(s) with their text (LawBench 3-2), from consultations whose
     answer cites retrieved articles: the client's (first) question is the scenario, the answer
     quotes each cited article and ends ``法条：《中华人民共和国民法典》第一千零七十九条``."""
 
-    quotes_statute = True
     name = "scenario_article"
-    applies_to = "consultation"
-    level = "application"
+    lawbench = ("3-2",)
+    quotes_statute = True
+    answer_line = final_line(f"法条：{REFERENCE_PATTERN}(?:、{REFERENCE_PATTERN})*")
     Params = ScenarioArticleParams
-    phrasings: ClassVar[tuple[str, ...]] = (
+    phrasings = (
         "场景：{scenario}\n请根据上述场景给出适用的法律依据，并写出法条内容。",
         "{scenario}\n这种情况适用哪条法律规定？请引用法条原文。",
         "请根据以下场景指出相关法条并引用其内容：\n{scenario}",
@@ -228,19 +211,6 @@ class ScenarioArticle(TaskGenerator):
             ctx.stats.count("skipped", f"{self.name}:too_long")
             return
         scenario = turns[0]["content"] if turns else record["question"]
-        template = pick(self.phrasings, self.name, record["source"], record["source_id"])
         body = "\n".join(f"根据{r.cited}：{r.text}" for r in refs)
         answer = f"{body}\n\n{ARTICLE_LINE.format(refs='、'.join(r.cited for r in refs))}"
-        q = make_query(
-            user=template.format(scenario=scenario),
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=consultation_group(record),
-        )
-        q["_quoted_statute"] = True  # the answer quotes the law: its references stay as written
-        yield q
+        yield self.query(record, self.phrase(record, scenario=scenario), answer)

@@ -23,9 +23,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from ..pipeline.base import Context, Record, StepParams, TaskGenerator, register_step
-from ..schema import make_query
-from .memorization import pick
+from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
 
 #: a document's heading line that names its type (刑事裁定书, 指定管辖决定书, 民事判决书)
 _TYPE_HEADING = re.compile(r"^[\u4e00-\u9fff]{0,10}(?:裁定|判决|决定|调解|通知)书$")
@@ -45,10 +43,14 @@ def document_body(judgment: str) -> str:
 
 
 class DocumentTask(TaskGenerator):
+    """A question on a whole court document, shown without its type heading."""
+
     applies_to = "case"
     level = "understanding"
     Params = DocumentParams
-    phrasings: tuple[str, ...] = ()
+
+    def group(self, record: Record) -> str:
+        return f"case:{record['source']}:{record['source_id']}"
 
     def usable(self, record: Record, ctx: Context) -> str | None:
         """The document to show, or None (with a ``skipped`` count) when it is too long."""
@@ -60,26 +62,14 @@ class DocumentTask(TaskGenerator):
             return None
         return document_body(judgment)
 
-    def query(self, record: Record, document: str, answer: str) -> Record:
-        template = pick(self.phrasings, self.name, record["source"], record["source_id"])
-        return make_query(
-            user=template.format(document=document),
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=f"case:{record['source']}:{record['source_id']}",
-        )
-
 
 @register_step
 class DocumentType(DocumentTask):
     """The type of a court document: 刑事裁定书, 民事判决书, 刑事决定书 ..."""
 
     name = "document_type"
+    answer_line = final_line(r"文书类型：[\u4e00-\u9fff]+书")
+    answer_chars = (8, 200)
     phrasings = (
         "请判断下面这份法律文书的类型（如刑事判决书、民事裁定书等）。\n\n{document}",
         "阅读以下裁判文书，指出它属于哪一种文书。\n\n{document}",
@@ -98,7 +88,8 @@ class DocumentType(DocumentTask):
         m = _OPERATIVE.search(document)
         if m:
             answer += f"文书以“{m.group()}”引出处理结果。"
-        yield self.query(record, document, f"{answer}\n\n文书类型：{doc_type}")
+        user = self.phrase(record, document=document)
+        yield self.query(record, user, f"{answer}\n\n文书类型：{doc_type}")
 
 
 @register_step
@@ -106,6 +97,8 @@ class CaseCause(DocumentTask):
     """The charges (案由) of a criminal court document."""
 
     name = "case_cause"
+    answer_line = final_line(r"案由：[^、\n]+(?:、[^、\n]+)*")
+    answer_chars = (8, 400)
     phrasings = (
         "阅读以下刑事法律文书，指出本案的案由（罪名）。\n\n{document}",
         "{document}\n\n这份文书涉及的案由是什么？",
@@ -122,4 +115,4 @@ class CaseCause(DocumentTask):
             return
         listed = "、".join(charges)
         answer = f"本案是刑事案件，涉及的罪名为{listed}。\n\n案由：{listed}"
-        yield self.query(record, document, answer)
+        yield self.query(record, self.phrase(record, document=document), answer)

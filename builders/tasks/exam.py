@@ -17,13 +17,13 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from ..normalize import normalize_text
-from ..pipeline.base import Context, Record, TaskGenerator, register_step
-from ..schema import make_query
+from ..pipeline.base import Context, Record, TaskGenerator, final_line, register_step
 from ..sources.common import RecordError
 from ..sources.jec_qa import exam_group, split_inline_options
-from .memorization import pick
 
 ANSWER_LINE = "正确答案：{letters}"
+#: the choice line LawBench's rule-based scorer reads
+CHOICE_LINE = final_line("正确答案：[A-H]+")
 
 
 def answer_line(letters: Iterable[str]) -> str:
@@ -43,7 +43,8 @@ class ExamChoiceTask(TaskGenerator):
 
     applies_to = "exam"
     exam_type: ClassVar[str] = ""
-    phrasings: ClassVar[tuple[str, ...]] = ()
+    answer_line = CHOICE_LINE
+    answer_chars = (6, 8000)
 
     def handles(self, record: Record) -> bool:
         return record["kind"] == "exam" and record.get("exam_type") == self.exam_type
@@ -51,22 +52,11 @@ class ExamChoiceTask(TaskGenerator):
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
         block, options = options_block(record)
         letters = "、".join(options)
-        template = pick(self.phrasings, self.name, record["source"], record["source_id"])
-        user = template.format(question=record["question"], options=block, letters=letters)
+        user = self.phrase(record, question=record["question"], options=block, letters=letters)
         line = answer_line(record["answer"])
         explanation = record.get("explanation", "").strip()
         answer = f"{explanation}\n\n{line}" if explanation else line
-        yield make_query(
-            user=user,
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=exam_group(record["question"], options),
-        )
+        yield self.query(record, user, answer, group=exam_group(record["question"], options))
 
 
 @register_step
@@ -75,6 +65,7 @@ class ExamKnowledgeChoice(ExamChoiceTask):
 
     name = "exam_knowledge_choice"
     level = "memorization"
+    lawbench = ("1-2",)
     exam_type = "knowledge"
     phrasings = (
         "{question}\n{options}\n请从{letters}中选出正确答案。",
@@ -91,6 +82,7 @@ class ExamCaseChoice(ExamChoiceTask):
 
     name = "exam_case_choice"
     level = "application"
+    lawbench = ("3-6",)
     exam_type = "case"
     phrasings = (
         "请分析下列案例，从{letters}中选出正确答案。\n{question}\n{options}",
@@ -108,27 +100,19 @@ class ExamSubjective(TaskGenerator):
     name = "exam_subjective"
     applies_to = "subjective"
     level = "application"
-    structured = False
-    phrasings: ClassVar[tuple[str, ...]] = (
+    structured = "never"
+    phrasings = (
         "{question}",
         "请运用相关法律知识回答下列问题。\n{question}",
         "请作答：\n{question}",
         "以下是一道法律主观题，请结合法律规定进行分析。\n{question}",
     )
 
+    def group(self, record: Record) -> str:
+        return record.get("_group") or f"subjective:{record['source']}:{record['source_id']}"
+
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
-        template = pick(self.phrasings, self.name, record["source"], record["source_id"])
-        yield make_query(
-            user=template.format(question=record["question"]),
-            answer=record["answer"],
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=record.get("_group") or f"subjective:{record['source']}:{record['source_id']}",
-        )
+        yield self.query(record, self.phrase(record, question=record["question"]), record["answer"])
 
 
 #: LexEval task ids → levels: 1_x concepts and articles (memorization), 2_x extraction and
@@ -158,31 +142,34 @@ class BenchmarkItem(TaskGenerator):
     name = "benchmark_item"
     applies_to = "benchmark"
     level = "application"  # per item: see BENCHMARK_LEVELS
-    phrasings: ClassVar[tuple[str, ...]] = (
+    structured = "per_query"
+    answer_line = CHOICE_LINE
+    phrasings = (
         "{instruction}\n{input}",
         "{input}\n\n{instruction}",
         "任务说明：{instruction}\n\n{input}",
     )
 
+    @classmethod
+    def levels(cls) -> tuple[str, ...]:
+        return tuple(sorted({cls.level, *BENCHMARK_LEVELS.values()}))
+
+    def phrase_key(self, record: Record) -> tuple[str, ...]:
+        return (record["source_id"],)
+
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
-        template = pick(self.phrasings, self.name, record["source_id"])
-        user = template.format(instruction=record["instruction"], input=record["input"])
+        user = self.phrase(record, instruction=record["instruction"], input=record["input"])
         raw = record["answer"].strip()
         choice = bool(_LETTERS.match(raw))
         try:
             stem, options, _ = split_inline_options(record["input"], trailing=True)
         except RecordError:
             stem, options = record["input"], {}
-        q = make_query(
-            user=user,
-            answer=answer_line(raw) if choice else raw,
-            task=self.name,
-            level=benchmark_level(record["task_id"]),
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
+        yield self.query(
+            record,
+            user,
+            answer_line(raw) if choice else raw,
             group=exam_group(stem, options),
+            level=benchmark_level(record["task_id"]),
+            structured=choice,
         )
-        q["_structured"] = choice
-        yield q

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..pipeline.base import Context, Record, TaskGenerator, register_step
-from ..schema import make_query
 
 
 @register_step
@@ -22,20 +21,14 @@ class GeneralInstruction(TaskGenerator):
     name = "general_instruction"
     applies_to = "instruction"
     level = "general"
-    structured = False
+    domain = "general"
+    structured = "never"
+
+    def group(self, record: Record) -> str:
+        return f"general:{record['source']}:{record['source_id']}"
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
         user = record["instruction"]
         if record["input"]:
             user += "\n\n" + record["input"]
-        yield make_query(
-            user=user,
-            answer=record["output"],
-            task=self.name,
-            level=self.level,
-            domain="general",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=f"general:{record['source']}:{record['source_id']}",
-        )
+        yield self.query(record, user, record["output"])

@@ -14,15 +14,11 @@ from typing import Any
 
 from pydantic import Field
 
-from ..pipeline.base import Context, Record, StepParams, TaskGenerator, register_step
-from ..schema import make_query, stable_hash
+from ..citations import REFERENCE_PATTERN, book_title
+from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..schema import stable_hash, statute_group
 
 CITATION_LINE = "法条：{book}{label}"
-
-
-def book_title(law: str) -> str:
-    """《law》, with book-title marks inside the title turned into 〈〉 as Chinese typography does."""
-    return "《" + law.replace("《", "〈").replace("》", "〉") + "》"
 
 
 def citation_line(article: Record) -> str:
@@ -41,40 +37,35 @@ def article_citation(article: Record) -> dict[str, Any]:
     }
 
 
-def article_group(article: Record) -> str:
-    """All queries about one article (any version) share a group, hence a split."""
-    return f"statute:{article['law']}/{article['label']}"
-
-
-def pick(options: tuple[str, ...], *key: str) -> str:
-    return options[stable_hash("\x1f".join(key)) % len(options)]
-
-
 class MemorizationTask(TaskGenerator):
+    """A question about one statute article; the answer quotes the law and ends in its citation
+    line, and every query about the article (any version, any task) shares its group."""
+
     applies_to = "article"
     level = "memorization"
     quotes_statute = True
-    phrasings: tuple[str, ...] = ()
+    answer_line = final_line(f"法条：{REFERENCE_PATTERN}")
 
-    def query(self, article: Record, user: str, answer: str) -> Record:
-        q = make_query(
-            user=user,
-            answer=f"{answer}\n\n{citation_line(article)}",
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=article["source"],
-            source_id=article["source_id"],
-            license=article["license"],
-            group=article_group(article),
-            citations=[article_citation(article)],
+    def group(self, article: Record) -> str:
+        return statute_group(article["law"], article["label"])
+
+    def phrase_key(self, article: Record) -> tuple[str, ...]:
+        return (article["id"],)
+
+    def phrase(self, article: Record, key: tuple[str, ...] | None = None, **fields: str) -> str:
+        return super().phrase(
+            article, key, book=book_title(article["law"]), label=article["label"], **fields
         )
-        q["_quoted_statute"] = True  # the answer quotes the law: its references stay as written
-        return q
 
-    def phrase(self, article: Record, **fields: str) -> str:
-        template = pick(self.phrasings, self.name, article["id"])
-        return template.format(book=book_title(article["law"]), label=article["label"], **fields)
+    def query(self, article: Record, user: str, answer: str, **kw: Any) -> Record:
+        """The query, its answer closed by the article's citation line (and its citation)."""
+        return super().query(
+            article,
+            user,
+            f"{answer}\n\n{citation_line(article)}",
+            citations=[article_citation(article)],
+            **kw,
+        )
 
 
 class RecitationParams(StepParams):
@@ -86,6 +77,7 @@ class ArticleRecitation(MemorizationTask):
     """Give the text of 《X》第N条 (LawBench 1-1)."""
 
     name = "article_recitation"
+    lawbench = ("1-1",)
     Params = RecitationParams
     phrasings = (
         "请写出{book}{label}的内容。",

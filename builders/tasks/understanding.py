@@ -29,9 +29,7 @@ from collections.abc import Iterable
 
 from pydantic import Field
 
-from ..pipeline.base import Context, Record, StepParams, TaskGenerator, register_step
-from ..schema import make_query
-from .memorization import pick
+from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
 
 UNANSWERABLE = "无法根据材料回答"
 
@@ -40,39 +38,26 @@ class PassageParams(StepParams):
     max_chars: int = Field(6000, ge=1, description="passages longer than this make no query")
 
 
-def doc_group(record: Record) -> str:
-    """Everything made from one document lands in one split."""
-    return f"case:{record['source']}:{record.get('doc_id') or record['source_id']}"
-
-
 class UnderstandingTask(TaskGenerator):
+    """A question on one passage of a document; everything made from one document (a judgment,
+    a LeDQA case) lands in one split."""
+
     level = "understanding"
     Params = PassageParams
-    phrasings: tuple[str, ...] = ()
     #: the record field whose length ``max_chars`` bounds
     passage: str = ""
+
+    def group(self, record: Record) -> str:
+        return f"case:{record['source']}:{record.get('doc_id') or record['source_id']}"
+
+    def phrase_key(self, record: Record) -> tuple[str, ...]:
+        return (record["source_id"],)
 
     def too_long(self, record: Record, ctx: Context) -> bool:
         if len(record[self.passage]) > self.params.max_chars:
             ctx.stats.count("skipped", f"{self.name}:too_long")
             return True
         return False
-
-    def phrase(self, record: Record, **fields: str) -> str:
-        return pick(self.phrasings, self.name, record["source_id"]).format(**fields)
-
-    def query(self, record: Record, user: str, answer: str) -> Record:
-        return make_query(
-            user=user,
-            answer=answer,
-            task=self.name,
-            level=self.level,
-            domain="legal",
-            source=record["source"],
-            source_id=record["source_id"],
-            license=record["license"],
-            group=doc_group(record),
-        )
 
 
 @register_step
@@ -81,6 +66,8 @@ class ReadingComprehension(UnderstandingTask):
 
     name = "reading_comprehension"
     applies_to = "reading"
+    lawbench = ("2-5",)
+    answer_line = final_line(r"回答：[^\n]+")
     passage = "context"
     phrasings = (
         "请根据所给段落回答问题，回答尽可能简洁；如果段落中没有答案，请回答“{none}”。\n"
@@ -109,6 +96,9 @@ class ArgumentMining(UnderstandingTask):
 
     name = "argument_mining"
     applies_to = "argument"
+    lawbench = ("2-8",)
+    answer_line = final_line("正确答案：[A-E]")
+    answer_chars = (6, 2000)
     passage = "claim"
     phrasings = (
         "请根据给定的诉方观点，从A、B、C、D、E五个辩方候选观点中选出与之形成争议观点对的一项。\n"
@@ -123,6 +113,9 @@ class ArgumentMining(UnderstandingTask):
         "在{case}中，有这样一句陈述：{claim}\n请问这是哪一方的观点？\n{options}",
     )
 
+    def phrasings_for(self, record: Record) -> tuple[str, ...]:
+        return self.position_phrasings if len(record["options"]) == 2 else self.phrasings
+
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
         if self.too_long(record, ctx):
             return
@@ -132,8 +125,7 @@ class ArgumentMining(UnderstandingTask):
             category, cause = record.get("category") or "", record.get("cause") or ""
             case = f"{category}案件" if category else "案件"
             case += f"（{cause}）" if cause else ""
-            template = pick(self.position_phrasings, self.name, record["source_id"])
-            user = template.format(claim=record["claim"], options=listed, case=case)
+            user = self.phrase(record, claim=record["claim"], options=listed, case=case)
             answer = f"这句话是{options[letter]}的陈述。\n\n正确答案：{letter}"
         else:
             user = self.phrase(record, claim=record["claim"], options=listed)
@@ -149,6 +141,7 @@ class DisputeFocus(UnderstandingTask):
 
     name = "dispute_focus"
     applies_to = "focus"
+    answer_line = final_line(r"争议焦点：[^\n]+")
     passage = "text"
     phrasings = (
         "请阅读以下裁判文书段落，归纳本案的争议焦点。\n{text}",
@@ -176,6 +169,10 @@ class EntityExtraction(UnderstandingTask):
 
     name = "entity_extraction"
     applies_to = "ner"
+    lawbench = ("2-6",)
+    #: the whole answer is the line: ``人名:林某某、徐某某;毒品:海洛因``
+    answer_line = r"\A[^:;\n]+:[^;\n]+(?:;[^:;\n]+:[^;\n]+)*\Z"
+    answer_chars = (3, 3000)
     passage = "sentence"
     phrasings = (
         "依据给出的实体类型提取句子中的实体信息，实体类型包括：{types}。逐个列出实体信息。\n"
@@ -207,6 +204,7 @@ class CaseElementQA(UnderstandingTask):
 
     name = "case_element_qa"
     applies_to = "element_qa"
+    answer_line = final_line(r"回答：[^\n]+")
     passage = "document"
     phrasings = (
         "请阅读以下案件材料并回答问题。能从材料中确定的回答“是”或“否”（或给出简短答案），"

@@ -104,11 +104,11 @@ def make_plan(opts: BuildOptions) -> BuildPlan:
 
 
 def uses_catalog(recipe: Recipe) -> bool:
-    return any(s.name == "citations" for s in recipe.steps)
+    return recipe.needs("catalog")
 
 
 def decontaminate_params(recipe: Recipe) -> Any:
-    steps = [s for s in recipe.steps if s.name == "decontaminate"]
+    steps = recipe.steps_needing("eval_index")
     return steps[0].build().params if steps else None
 
 

@@ -109,7 +109,7 @@ def _contamination_report(
     for key, n in counters.get("contamination_by_source_task", {}).items():
         src, task = key.split("/", 1)
         by_source_task.setdefault(src, {})[task] = n
-    steps = [s for s in recipe.steps if s.name == "decontaminate"]
+    steps = recipe.steps_needing("eval_index")
     if not steps:
         return {"rule": None, "note": "the recipe has no decontaminate step: nothing was checked"}
     index_stats = EvalIndex.load(index_path).stats if index_path.exists() else {}
