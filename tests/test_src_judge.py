@@ -16,8 +16,8 @@ from lawset.builders.sources.judge import (
     opinion_of,
     other_laws,
     penalty_of,
-    sentence_of,
 )
+from lawset.builders.sources.judgments import sentence_of
 from lawset.builders.tasks.application import CaseJudgment, PrisonTerm
 
 FD = (

@@ -33,8 +33,7 @@ from typing import Any
 
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, load_json, require
-from .exam_items import unlabelled_exam_item
-from .jec_qa import split_inline_options
+from .exam_items import split_inline_options, unlabelled_exam_item
 
 _LEAD = re.compile(r"^[\s\u3000\u00a0]*([A-H])\s*[．.、:：]\s*")
 _FOLD = str.maketrans({"“": '"', "”": '"', "＂": '"', "‘": "'", "’": "'"})

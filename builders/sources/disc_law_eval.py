@@ -26,8 +26,7 @@ from typing import Any
 from ..records import SUBJECTIVE_QUESTION
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, iter_csv, load_json, require, text_of
-from .exam_items import answer_letters, clean_options, unlabelled_exam_item
-from .jec_qa import split_inline_options
+from .exam_items import answer_letters, clean_options, split_inline_options, unlabelled_exam_item
 
 #: The exam code in a file name (mcq_sing_nje.csv) → the subject recorded on its items.
 SUBJECTS = {

@@ -10,7 +10,7 @@ What is read from the document, and the decisions behind it:
 - ``opinion``: from ``本院认为`` up to ``判决如下`` (the court's reasoning, ending with the
   ``依照...之规定`` clause).
 - The sentence (判决主文): from ``判决如下`` up to ``如不服本判决`` / ``本判决为终审判决`` / the
-  judges' signatures / ``附：相关法律条文``. :func:`sentence_of` gives it to task generators.
+  judges' signatures / ``附：相关法律条文``. :func:`sentence_of` (builders/sources/judgments.py) gives it to task generators.
 - ``charges``: every ``犯X罪`` in the sentence that follows a party (``被告人张3犯...``) or a
   separator (``；犯...``); ``与之前犯诈骗罪...并罚`` names an earlier conviction and is not taken.
 - ``term_months``: only when the sentence concerns one defendant, since a case record has one
@@ -39,10 +39,10 @@ from ..records import CASE
 from . import register_adapter
 from .charge_names import CHARGE_RUN, split_charges
 from .common import FileAdapter, article_numbers, require, text_of
+from .judgments import sentence_of
 
 CRIMINAL_LAW = "中华人民共和国刑法"
 _NUM = "零〇一二两三四五六七八九十百千万0-9"
-_SENTENCE_END = re.compile(r"如不服本判决|本判决为终审判决|审\s*判\s*长|审\s*判\s*员|附\s*[:：]")
 _PARTY = r"(?:上诉人(?:（原审被告人）|\(原审被告人\))?|原审被告人|被告人|被告单位|罪犯)"
 _CHARGE = re.compile(
     rf"(?:(?:{_PARTY}|[一二三四五六七八九十]+、)[^，,。；;：:犯（）()\s]{{1,30}}?|[；;，,]\s*|^\s*)"
@@ -58,16 +58,6 @@ _EXECUTED = re.compile(r"决定(?:合并)?执行")
 _FINE_ONLY = re.compile(r"罪[，,]\s*(?:单处|判处)罚金")
 _OPINION = re.compile(r"本院认为.*?(?=判决如下)", re.S)
 _BASIS = re.compile(r"依照.*?(?:之规定|的规定|规定)", re.S)
-
-
-def sentence_of(document: str) -> str:
-    """The operative part of a judgment: after ``判决如下`` up to the appeal notice or signatures;
-    "" when the document has no ``判决如下``."""
-    _, found, rest = document.partition("判决如下")
-    if not found:
-        return ""
-    m = _SENTENCE_END.search(rest)
-    return (rest[: m.start()] if m else rest).lstrip("：:，, ").strip()
 
 
 def opinion_of(document: str) -> str:

@@ -43,7 +43,7 @@ from typing import Any
 from ..records import CONSULTATION
 from . import register_adapter
 from .common import FileAdapter, FileError, RecordError, load_json, require, text_of
-from .jec_qa import exam_group
+from .exam_items import exam_group
 
 _PLACEHOLDER = re.compile(r"第[XxＸ×＊*某]+条")
 _LAST_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?\s*$")

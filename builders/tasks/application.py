@@ -30,7 +30,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
-from ..sources.judge import sentence_of
+from ..sources.judgments import sentence_of
 
 #: the sentence line of the prison-term tasks and of judgments
 TERM_LINE = r"刑期：(?:\d+个月|无期徒刑|死刑)"

@@ -19,7 +19,7 @@ from typing import ClassVar
 from ..normalize import normalize_text
 from ..pipeline.base import Context, Record, TaskGenerator, final_line, register_step
 from ..sources.common import RecordError
-from ..sources.jec_qa import exam_group, split_inline_options
+from ..sources.exam_items import exam_group, split_inline_options
 
 ANSWER_LINE = "正确答案：{letters}"
 #: the choice line LawBench's rule-based scorer reads
