@@ -549,6 +549,62 @@ KINDS: dict[str, RecordKind] = {
 }
 
 
+class Query(TypedDict):
+    """A query: one row of the release (``stage1``/``stage2``), made by a task generator with
+    :func:`lawset.builders.schema.make_query` and given its id by ``schema.set_messages`` (the only
+    place an id is derived). The public fields are the release's columns (``QUERY_SCHEMA``); the
+    private ones travel through the steps after the generator and are never written."""
+
+    kind: Annotated[Literal["query"], Field("always query")]
+    id: Annotated[str, Field("hash of the messages (schema.set_messages): equal rows, equal ids")]
+    messages: Annotated[list[Turn], Field("the conversation; the last turn is the answer")]
+    task: Annotated[str, Field("the task generator's name (its contract: builders/tasks)")]
+    level: Annotated[str, Field("memorization, understanding, application or general")]
+    domain: Annotated[str, Field("legal or general")]
+    source: Annotated[str, Field("the recipe's name of the source the record came from")]
+    source_id: Annotated[str, Field("the source record's upstream key")]
+    license: Annotated[str, Field("the source's license")]
+    citations: Annotated[list[dict[str, Any]], Field("articles the answer cites, resolved")]
+    rewrite: Annotated[
+        dict[str, Any] | None, Field("model, prompt version and cache key of an LLM rewrite")
+    ]
+    group: Annotated[str, Field("split group: queries of one group land in one split")]
+    quality: Annotated[float | None, Field("quality score (quality_scores step)")]
+    _held_out: NotRequired[
+        Annotated[
+            Literal["none", "test", "exclude"],
+            Field("the source record's held-out policy: test sends the query to test"),
+        ]
+    ]
+    _structured: NotRequired[
+        Annotated[bool, Field("the answer ends in the task's answer line (stage 2 takes it)")]
+    ]
+    _quoted_statute: NotRequired[
+        Annotated[bool, Field("the answer quotes statute text (citations never rewrite it)")]
+    ]
+    _placeholder_citations: NotRequired[
+        Annotated[int, Field("citations with a placeholder article (stage 2 leaves them out)")]
+    ]
+    _names_repealed_law: NotRequired[
+        Annotated[bool, Field("the answer names a repealed law (stage 2 leaves it out)")]
+    ]
+
+
+#: the kind of a query record (:class:`Query`)
+QUERY = "query"
+
+
+def kinds(*of: RecordKind | str) -> frozenset[str]:
+    """The record kinds a step works on (its ``applies_to``), from the kinds' declarations."""
+    return frozenset(k.name if isinstance(k, RecordKind) else k for k in of)
+
+
+#: every query
+QUERIES: frozenset[str] = kinds(QUERY)
+#: every kind of source record (what an adapter emits)
+SOURCE_RECORDS: frozenset[str] = frozenset(KINDS)
+
+
 def invalid(record: dict[str, Any]) -> tuple[str, str] | None:
     """(reason, message) when ``record`` is not a record of a declared kind with every field of
     its declared type, else None."""

@@ -28,6 +28,7 @@ from .pipeline.base import (
     TaskGenerator,
     register_step,
 )
+from .records import ARTICLE, QUERIES, SOURCE_RECORDS, kinds
 from .rewrite import step as _rewrite_step  # noqa: F401  (registers the rewrite step)
 from .schema import set_messages
 
@@ -53,11 +54,8 @@ class Normalize(Mapper):
     """
 
     name = "normalize"
-    applies_to = "source records"
+    applies_to = SOURCE_RECORDS
     Params = NormalizeParams
-
-    def handles(self, record: Record) -> bool:
-        return record["kind"] != "query"
 
     def map(self, record: Record, ctx: Context) -> Record:
         simplified = record.get("_simplified", True)
@@ -75,7 +73,7 @@ class StatuteIndex(Step):
     """Writes every article (all versions) to the ``statutes`` config and passes it on."""
 
     name = "statute_index"
-    applies_to = "article"
+    applies_to = kinds(ARTICLE)
 
     def process(self, record: Record, ctx: Context) -> Iterable[Record]:
         ctx.emit("statutes", record)
@@ -88,7 +86,7 @@ class LatestVersion(Filter):
     """Only the latest version of a law is taught: older versions stay in the index only."""
 
     name = "latest_version"
-    applies_to = "article"
+    applies_to = kinds(ARTICLE)
 
     def keep(self, record: Record) -> bool | str:
         return True if record["is_latest"] else "superseded_version"
@@ -122,7 +120,7 @@ class MarkRepealed(Mapper):
     """
 
     name = "mark_repealed"
-    applies_to = "article"
+    applies_to = kinds(ARTICLE)
     Params = MarkRepealedParams
     provides = frozenset({"repeal_rules"})
 
@@ -147,7 +145,7 @@ class InForce(Filter):
     """Repealed law is never taught as current: its articles make no task."""
 
     name = "in_force"
-    applies_to = "article"
+    applies_to = kinds(ARTICLE)
 
     def keep(self, record: Record) -> bool | str:
         return "repealed_law" if record.get("repealed_on") else True
@@ -165,7 +163,7 @@ class ArticleContent(Filter):
     """Articles with no usable text (empty, or a deletion marker such as （删除）) make no task."""
 
     name = "article_content"
-    applies_to = "article"
+    applies_to = kinds(ARTICLE)
     Params = ArticleContentParams
 
     def keep(self, record: Record) -> bool | str:
@@ -184,7 +182,7 @@ class QualityScores(Mapper):
     """Stores the scores later filters decide on (NeMo Curator's score/decide split)."""
 
     name = "quality_scores"
-    applies_to = "query"
+    applies_to = QUERIES
 
     def map(self, record: Record, ctx: Context) -> Record:
         user = "".join(m["content"] for m in record["messages"] if m["role"] == "user")
@@ -210,7 +208,7 @@ class TextLength(Filter):
     queries holding U+FFFD (text broken by a bad decoding upstream: ``replacement_char``)."""
 
     name = "text_length"
-    applies_to = "query"
+    applies_to = QUERIES
     Params = TextLengthParams
 
     def keep(self, record: Record) -> bool | str:
@@ -237,7 +235,7 @@ class CjkRatio(Filter):
     """Drops legal queries whose answer is mostly not Chinese (needs ``quality_scores``)."""
 
     name = "cjk_ratio"
-    applies_to = "query"
+    applies_to = QUERIES
     Params = CjkRatioParams
     domains: ClassVar[tuple[str, ...]] = ("legal",)
 
@@ -255,10 +253,7 @@ class HeldOut(Filter):
     """
 
     name = "held_out"
-    applies_to = "source records"
-
-    def handles(self, record: Record) -> bool:
-        return record["kind"] != "query"
+    applies_to = SOURCE_RECORDS
 
     def keep(self, record: Record) -> bool | str:
         return "held_out_excluded" if record.get("_held_out") == "exclude" else True
@@ -282,12 +277,9 @@ class MaskPii(Mapper):
     """
 
     name = "mask_pii"
-    applies_to = "source records"
+    #: statute text names no private person: articles are left as the law has them
+    applies_to = SOURCE_RECORDS - kinds(ARTICLE)
     Params = MaskPiiParams
-    exempt: ClassVar[frozenset[str]] = frozenset({"article", "query"})
-
-    def handles(self, record: Record) -> bool:
-        return record["kind"] not in self.exempt
 
     def map(self, record: Record, ctx: Context) -> Record:
         fields = record.get("_text_fields", ())
@@ -343,7 +335,7 @@ class Citations(Step):
     references are recorded and flagged, never rewritten or dropped."""
 
     name = "citations"
-    applies_to = "query"
+    applies_to = QUERIES
     Params = CitationsParams
     needs = frozenset({"catalog"})
     provides = frozenset({"citations"})
@@ -452,7 +444,7 @@ class Decontaminate(Step):
     held-out material itself are checked against LawBench only."""
 
     name = "decontaminate"
-    applies_to = "query"
+    applies_to = QUERIES
     Params = DecontaminateParams
     needs = frozenset({"eval_index"})
 

@@ -8,11 +8,12 @@ from pathlib import Path
 from lawset.builders.pipeline.base import Context, Filter, Mapper, Stats
 from lawset.builders.pipeline.executor import split_of
 from lawset.builders.recipe import load_recipe
+from lawset.builders.records import QUERIES
 
 
 class EvenOnly(Filter):
     name = "even_only"
-    applies_to = "query"
+    applies_to = QUERIES
 
     def keep(self, record: dict) -> bool | str:
         return True if record["n"] % 2 == 0 else "odd"
@@ -20,7 +21,7 @@ class EvenOnly(Filter):
 
 class Double(Mapper):
     name = "double"
-    applies_to = "query"
+    applies_to = QUERIES
 
     def map(self, record: dict, ctx: Context) -> dict:
         return {**record, "n": record["n"] * 2}

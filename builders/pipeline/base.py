@@ -1,7 +1,8 @@
 """Pipeline building blocks: steps that stream batches of records, and the per-shard context.
 
-A record is a dict with a ``kind`` ("article", "query", ...). A step handles the kind it declares
-in ``applies_to`` and passes every other record through untouched, so source records and the
+A record is a dict with a ``kind`` ("article", "query", ...), declared in ``builders/records.py``.
+A step handles the kinds it declares in ``applies_to`` (``kinds(CASE)``, ``QUERIES``,
+``SOURCE_RECORDS``) and passes every other record through untouched, so source records and the
 queries made from them flow through one chain. The runner, not the steps, owns counting, rejects
 and side outputs: a filter only answers keep, or drop with a reason (datatrove's contract).
 """
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ..records import QUERIES
 from ..schema import LEVELS, make_query, stable_hash
 
 Record = dict[str, Any]
@@ -117,7 +119,8 @@ class Step:
     """A unit of work over a stream of batches. Subclasses set ``name`` and ``applies_to``."""
 
     name: ClassVar[str] = ""
-    applies_to: ClassVar[str] = "query"
+    #: the record kinds the step works on (``records.kinds(...)``); other records pass through
+    applies_to: ClassVar[frozenset[str]] = QUERIES
     Params: ClassVar[type[StepParams]] = StepParams
     #: True for steps that pass their input on beside what they make (task generators);
     #: then ``out`` counts only what the step made.
@@ -145,8 +148,13 @@ class Step:
         return []
 
     def handles(self, record: Record) -> bool:
-        """Whether this step works on ``record``; the others pass through untouched."""
-        return record["kind"] == self.applies_to
+        """Whether this step works on ``record`` (its kind is in ``applies_to`` and
+        :meth:`selects` it); the others pass through untouched."""
+        return record["kind"] in self.applies_to and self.selects(record)
+
+    def selects(self, record: Record) -> bool:
+        """A narrower choice among the records of the step's kinds (default: all of them)."""
+        return True
 
     def process(self, record: Record, ctx: Context) -> Iterable[Record]:
         raise NotImplementedError

@@ -62,6 +62,7 @@ from .. import __version__
 from ..citations import find_citations, render, repeal_rules
 from ..errors import ExternalServiceError
 from ..pipeline.base import Batch, Context, Record, Step, StepParams, register_step
+from ..records import QUERIES
 from ..schema import set_messages
 from .cache import CachedResponse, ResponseCache, request_key
 from .checks import Bounds, Grounding, final_line, related_articles, run_checks
@@ -245,7 +246,7 @@ class Rewrite(Step):
     """Rewrites selected answers with an LLM, grounded and verified (see the module docstring)."""
 
     name = "rewrite"
-    applies_to = "query"
+    applies_to = QUERIES
     Params = RewriteParams
 
     def __init__(self, params: StepParams | None = None) -> None:
@@ -255,8 +256,8 @@ class Rewrite(Step):
     def environment(self) -> frozenset[str]:
         return frozenset({self.params.api_key_env})
 
-    def handles(self, record: Record) -> bool:
-        if record["kind"] != "query" or record.get("task") not in self._tasks:
+    def selects(self, record: Record) -> bool:
+        if record.get("task") not in self._tasks:
             return False
         msgs = record["messages"]
         return (

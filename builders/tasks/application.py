@@ -30,6 +30,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..records import CASE, kinds
 from ..sources.judgments import sentence_of
 
 #: the sentence line of the prison-term tasks and of judgments
@@ -71,7 +72,7 @@ def term_value(record: Record) -> str | None:
 class CaseTask(TaskGenerator):
     """A question on the facts of a criminal case."""
 
-    applies_to = "case"
+    applies_to = kinds(CASE)
     level = "application"
     Params: ClassVar[type[StepParams]] = CaseTaskParams
 

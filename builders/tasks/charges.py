@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from ..citations import LABEL_PATTERN, REFERENCE_PATTERN, book_title
 from ..numerals import article_label, parse_article_label
 from ..pipeline.base import Context, Record, TaskGenerator, final_line, register_step
+from ..records import CHARGE, kinds
 from ..schema import statute_group
 
 _LABEL = re.compile(r"第[^条第]+条(?:之[一二三四五六七八九十]+)?")
@@ -38,7 +39,7 @@ class ChargeTask(TaskGenerator):
     """A question on the charge catalogue; a query about an article gets that article's group
     (``group=`` at each query: one charge record speaks of several articles)."""
 
-    applies_to = "charge"
+    applies_to = kinds(CHARGE)
     level = "memorization"
 
 

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from ..citations import REFERENCE_PATTERN, book_title
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..records import CONSULTATION, kinds
 from ..schema import stable_hash
 
 PRC = "中华人民共和国"
@@ -89,7 +90,7 @@ class ConsultationTask(TaskGenerator):
     """A task on a consultation record. All queries about one consultation share a group keyed
     by its first user turn."""
 
-    applies_to = "consultation"
+    applies_to = kinds(CONSULTATION)
     level = "application"
 
     def group(self, record: Record) -> str:
@@ -127,8 +128,8 @@ class _AdviceTask(ConsultationTask):
         "请运用法律知识分析并回答：\n{question}",
     )
 
-    def handles(self, record: Record) -> bool:
-        return record["kind"] == "consultation" and bool(record.get("history")) == self.dialogue
+    def selects(self, record: Record) -> bool:
+        return bool(record.get("history")) == self.dialogue
 
     def phrasings_for(self, record: Record) -> tuple[str, ...]:
         return self.phrasings if record.get("topic") == "consultation" else self.other_phrasings

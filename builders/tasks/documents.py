@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..records import CASE, kinds
 
 #: a document's heading line that names its type (刑事裁定书, 指定管辖决定书, 民事判决书)
 _TYPE_HEADING = re.compile(r"^[\u4e00-\u9fff]{0,10}(?:裁定|判决|决定|调解|通知)书$")
@@ -45,7 +46,7 @@ def document_body(judgment: str) -> str:
 class DocumentTask(TaskGenerator):
     """A question on a whole court document, shown without its type heading."""
 
-    applies_to = "case"
+    applies_to = kinds(CASE)
     level = "understanding"
     Params = DocumentParams
 

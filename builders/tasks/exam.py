@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from ..normalize import normalize_text
 from ..pipeline.base import Context, Record, TaskGenerator, final_line, register_step
+from ..records import BENCHMARK_ITEM, EXAM_ITEM, SUBJECTIVE_QUESTION, kinds
 from ..sources.common import RecordError
 from ..sources.exam_items import exam_group, split_inline_options
 
@@ -41,13 +42,13 @@ def options_block(record: Record) -> tuple[str, dict[str, str]]:
 class ExamChoiceTask(TaskGenerator):
     """A choice question of one ``exam_type``, asked in one of several phrasings."""
 
-    applies_to = "exam"
+    applies_to = kinds(EXAM_ITEM)
     exam_type: ClassVar[str] = ""
     answer_line = CHOICE_LINE
     answer_chars = (6, 8000)
 
-    def handles(self, record: Record) -> bool:
-        return record["kind"] == "exam" and record.get("exam_type") == self.exam_type
+    def selects(self, record: Record) -> bool:
+        return record.get("exam_type") == self.exam_type
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
         block, options = options_block(record)
@@ -98,7 +99,7 @@ class ExamSubjective(TaskGenerator):
     reasoning). The answers are free text, so the task is unstructured."""
 
     name = "exam_subjective"
-    applies_to = "subjective"
+    applies_to = kinds(SUBJECTIVE_QUESTION)
     level = "application"
     structured = "never"
     phrasings = (
@@ -140,7 +141,7 @@ class BenchmarkItem(TaskGenerator):
     answers (5_3 translation, 5_4 essays) pass through unstructured."""
 
     name = "benchmark_item"
-    applies_to = "benchmark"
+    applies_to = kinds(BENCHMARK_ITEM)
     level = "application"  # per item: see BENCHMARK_LEVELS
     structured = "per_query"
     answer_line = CHOICE_LINE

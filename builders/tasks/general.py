@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..pipeline.base import Context, Record, TaskGenerator, register_step
+from ..records import GENERAL_INSTRUCTION, kinds
 
 
 @register_step
@@ -19,7 +20,7 @@ class GeneralInstruction(TaskGenerator):
     """An Alpaca-form record as one single-turn query (domain ``general``)."""
 
     name = "general_instruction"
-    applies_to = "instruction"
+    applies_to = kinds(GENERAL_INSTRUCTION)
     level = "general"
     domain = "general"
     structured = "never"

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from ..citations import REFERENCE_PATTERN, book_title
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..records import ARTICLE, kinds
 from ..schema import stable_hash, statute_group
 
 CITATION_LINE = "法条：{book}{label}"
@@ -41,7 +42,7 @@ class MemorizationTask(TaskGenerator):
     """A question about one statute article; the answer quotes the law and ends in its citation
     line, and every query about the article (any version, any task) shares its group."""
 
-    applies_to = "article"
+    applies_to = kinds(ARTICLE)
     level = "memorization"
     quotes_statute = True
     answer_line = final_line(f"法条：{REFERENCE_PATTERN}")

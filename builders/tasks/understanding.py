@@ -30,6 +30,14 @@ from collections.abc import Iterable
 from pydantic import Field
 
 from ..pipeline.base import Context, Record, StepParams, TaskGenerator, final_line, register_step
+from ..records import (
+    ARGUMENT_CHOICE,
+    DISPUTE_FOCUS,
+    ELEMENT_QUESTION,
+    ENTITY_SENTENCE,
+    READING_QUESTION,
+    kinds,
+)
 
 UNANSWERABLE = "无法根据材料回答"
 
@@ -65,7 +73,7 @@ class ReadingComprehension(UnderstandingTask):
     """Answer a question on a judgment's 经审理查明 paragraph with a span (CAIL2019, LawBench 2-5)."""
 
     name = "reading_comprehension"
-    applies_to = "reading"
+    applies_to = kinds(READING_QUESTION)
     lawbench = ("2-5",)
     answer_line = final_line(r"回答：[^\n]+")
     passage = "context"
@@ -95,7 +103,7 @@ class ArgumentMining(UnderstandingTask):
     """Pick the defence statement that answers a claim (LawBench 2-8), or the side of a sentence."""
 
     name = "argument_mining"
-    applies_to = "argument"
+    applies_to = kinds(ARGUMENT_CHOICE)
     lawbench = ("2-8",)
     answer_line = final_line("正确答案：[A-E]")
     answer_chars = (6, 2000)
@@ -140,7 +148,7 @@ class DisputeFocus(UnderstandingTask):
     """Name the points in dispute of a civil judgment from its 诉称/辩称/裁判分析 (CAIL2021)."""
 
     name = "dispute_focus"
-    applies_to = "focus"
+    applies_to = kinds(DISPUTE_FOCUS)
     answer_line = final_line(r"争议焦点：[^\n]+")
     passage = "text"
     phrasings = (
@@ -168,7 +176,7 @@ class EntityExtraction(UnderstandingTask):
     """Extract typed entities from a judgment sentence (CAIL2022 xxcq, LawBench 2-6 format)."""
 
     name = "entity_extraction"
-    applies_to = "ner"
+    applies_to = kinds(ENTITY_SENTENCE)
     lawbench = ("2-6",)
     #: the whole answer is the line: ``人名:林某某、徐某某;毒品:海洛因``
     answer_line = r"\A[^:;\n]+:[^;\n]+(?:;[^:;\n]+:[^;\n]+)*\Z"
@@ -203,7 +211,7 @@ class CaseElementQA(UnderstandingTask):
     """Answer an element question about a case document: 是/否/不知道 or a short span (LeDQA)."""
 
     name = "case_element_qa"
-    applies_to = "element_qa"
+    applies_to = kinds(ELEMENT_QUESTION)
     answer_line = final_line(r"回答：[^\n]+")
     passage = "document"
     phrasings = (
