@@ -69,7 +69,9 @@ class RejectSink:
 class ReleaseContext:
     """What a stage after the shards may touch: the build's stats and its rejects folder."""
 
-    #: stages with an entry of their own in stats.json beside the sinks' ledgers
+    #: stages with an entry of their own in stats.json beside the sinks' ledgers: dedup, whose
+    #: entry the card prints. ``dedup_exact`` and ``mix_general`` drops are counted in the ledgers
+    #: only, as before this stage layout (stats.json stays byte-identical).
     OWN_ENTRY: ClassVar[tuple[str, ...]] = ("dedup",)
 
     def __init__(self, stats: Stats, rejects: RejectSink) -> None:
