@@ -24,6 +24,11 @@ from .options import BuildError
 WORK = ".lawset-work"
 
 
+#: the layout of the shards' runs and markers: a work folder of another layout (left by an
+#: older lawset) is never resumed, its shards are redone
+WORK_FORMAT = 2
+
+
 class WorkFolder:
     """The work state of one output folder, and its lock (one build per output folder)."""
 
@@ -68,7 +73,11 @@ class WorkFolder:
         self.resumed = False
         if plan_file.exists():
             old = json.loads(plan_file.read_text("utf-8"))
-            if old.get("fingerprint") == fingerprint and old.get("shards") == shards:
+            if (
+                old.get("fingerprint") == fingerprint
+                and old.get("shards") == shards
+                and old.get("format") == WORK_FORMAT
+            ):
                 self.resumed = True
             else:
                 console.info(
@@ -84,7 +93,8 @@ class WorkFolder:
         """Write ``plan.json``: from now on a rerun of the same plan resumes."""
         plan_file = self.root / "plan.json"
         tmp = plan_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": fingerprint, "shards": shards}))
+        plan = {"fingerprint": fingerprint, "shards": shards, "format": WORK_FORMAT}
+        tmp.write_text(json.dumps(plan))
         os.replace(tmp, plan_file)
 
     def shard_folder(self, shard: int) -> Path:
