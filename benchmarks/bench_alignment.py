@@ -34,8 +34,9 @@ from lawset.builders.statutes.align import (
     DEFAULT_THRESHOLD,
     Provision,
     Succession,
-    align_articles,
     check_against_table,
+    score_candidates,
+    successors,
     write_tsv,
 )
 
@@ -107,9 +108,14 @@ def summarize(name: str, rows: list[Succession], seconds: float) -> None:
     print("best Jaccard: " + "  ".join(f"{b / 10:.1f}+:{hist[b]}" for b in range(10)))
 
 
-def sample(rows: list[Succession], statutes: Statutes, n: int, seed: int) -> None:
-    """``n`` seeded rank-1 rows per old law, with both texts, for reading."""
+def sample(
+    rows: list[Succession], best: list[Succession], statutes: Statutes, n: int, seed: int
+) -> None:
+    """``n`` seeded rows per old law with both texts, for reading. ``best`` holds every old
+    article's best candidate whatever its score, so that a row without successor shows the
+    article that came closest (was it a miss, or is there really no successor?)."""
     texts = {(p.law, p.version, p.article, p.sub): p.text for ps in statutes.values() for p in ps}
+    closest = {(b.old_law, b.old_article, b.old_sub): b for b in best}
     by_law: dict[str, list[Succession]] = defaultdict(list)
     for r in rows:
         if r.rank <= 1:
@@ -120,8 +126,9 @@ def sample(rows: list[Succession], statutes: Statutes, n: int, seed: int) -> Non
         print(f"\n-- sample: {law} ({len(picked)} of {len(group)}, seed {seed})")
         for r in picked:
             old = texts[(r.old_law, r.old_version, r.old_article, r.old_sub)]
-            new = texts.get((r.new_law, r.new_version, r.new_article, r.new_sub), "")
-            arrow = r.new_label if r.has_successor else "(no successor)"
+            b = r if r.has_successor else closest[(r.old_law, r.old_article, r.old_sub)]
+            new = texts.get((b.new_law, b.new_version, b.new_article, b.new_sub), "")
+            arrow = r.new_label if r.has_successor else f"(no successor; closest {b.new_label})"
             print(f"{r.old_label} -> {arrow}  J={r.score:.2f} C={r.containment:.2f}")
             print(f"  old: {old}".replace("\n", " / "))
             if new:
@@ -170,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n== {name}: the new text is missing from the sources", file=sys.stderr)
             continue
         t1 = time.perf_counter()
-        rows = align_articles(old, new, k=args.k, threshold=args.threshold, max_successors=1)
+        cands = score_candidates(old, new, k=args.k, top=1)
+        rows = successors(old, new, cands, threshold=args.threshold)
         summarize(name, rows, time.perf_counter() - t1)
         if name == "civil_code_table":
             agreement = check_against_table(rows, table)
@@ -188,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             args.tsv.mkdir(parents=True, exist_ok=True)
             (args.tsv / f"{name}.tsv").write_text(write_tsv(rows), encoding="utf-8")
         if args.sample:
-            sample(rows, statutes, args.sample, args.seed)
+            best = successors(old, new, cands, threshold=0.0)
+            sample(rows, best, statutes, args.sample, args.seed)
     return 0
 
 

@@ -10,13 +10,16 @@ Method. Each text is reduced to its Han characters, letters and digits (punctuat
 differ between sources and say nothing about the matter) and cut into overlapping character
 ``k``-grams (shingles, default ``k`` = 4: long enough that 县级以上/人民政府 are not matched on
 two-character words, short enough to survive the word-level edits of a revision). Two articles are
-scored by the **Jaccard** index of their shingle sets, ``|A ∩ B| / |A ∪ B|``. Jaccard, not
-containment ``|A ∩ B| / |A|``, decides, because containment prefers the longest new article: a
-250-character code article quotes the formulaic phrases (县级以上人民政府…主管部门…责令改正) of a
-dozen short old articles and contains each of them well, whereas Jaccard also asks that the new
-article not be mostly about something else. Containment is kept beside it in every row: when a
-code merges several old articles into one (their Jaccard with it is then low, their containment
-high) it shows why a low score may still be the right successor.
+scored by the **Jaccard** index of their shingle sets, ``|A ∩ B| / |A ∪ B|``, and the best-scoring
+new article is the successor. Jaccard, not containment ``|A ∩ B| / |A|``, decides because
+containment rewards long new articles: where the two disagree, the article containment picks is
+a median 217 characters long against 69 for Jaccard's (生态环境法典), and on the renumbered
+治安管理处罚法 containment is wrong on all three articles where they differ (a 偷越国境 article
+sent to the long 殴打他人 article that shares its penalty formula). Containment is kept beside the
+score in every row: a code that merges several old articles into one long general article
+(县级以上人民政府…纳入国民经济和社会发展规划 for ten laws at once) gives each of them a low Jaccard and a
+high containment, which is why the low-scoring "no successor" rows of a code are worth a second
+look (docs/statute-alignment.md has the figures).
 
 Speed. New articles are indexed by shingle (an inverted index); an old article is scored only
 against the new articles it shares a shingle with, exactly, by counting shared shingles along the
@@ -215,10 +218,12 @@ def align_articles(
     :func:`successors`. ``old`` may hold several laws (the laws a code replaces) and ``new``
     several laws too; every row names its laws and versions.
 
-    ``threshold`` is the Jaccard a successor must reach (0.3 by default: below it, on the real
-    alignments, the best candidate was as often a different matter as the same one; see
-    docs/statute-alignment.md). ``max_successors`` > 1 also lists the further articles an old
-    article was split into, each with its own score.
+    ``threshold`` is the Jaccard a successor must reach. The default, 0.3, favours precision,
+    because a wrong rewrite teaches the wrong law while a citation without successor is only
+    dropped: in the samples read by hand (docs/statute-alignment.md) 285 of 286 successors found
+    at 0.3 in 生态环境法典 govern the same matter, and 45 of 46 in 治安管理处罚法 2025; at 0.2 the
+    code gets 332 of 344 right and misses fewer (error 22% → 15%). ``max_successors`` > 1 also
+    lists the further articles an old article was split into, each with its own score.
     """
     cands = score_candidates(old, new, k=k, top=max(max_successors, 1))
     return successors(old, new, cands, threshold=threshold, max_successors=max_successors)
