@@ -38,6 +38,7 @@ from ..numerals import parse_article_label
 from ..records import ARTICLE, invalid
 from ..schema import stable_hash
 from . import Problem, SourceAdapter, SourcePlan, register_adapter
+from .common import missing_folder
 from .laws import _heading_text, _items
 
 if TYPE_CHECKING:
@@ -305,15 +306,7 @@ class ChinaLawMcpAdapter(SourceAdapter):
     def plan(self, source: str, cfg: SourceConfig, root: Path, limit: int | None) -> SourcePlan:
         plan = SourcePlan(units=[])
         if not root.is_dir():
-            plan.problems.append(
-                Problem(
-                    source,
-                    cfg.path,
-                    "missing_source_folder",
-                    f"{cfg.path}: source folder not found under --sources; check the --sources "
-                    f"folder or the recipe key sources.{source}.path",
-                )
-            )
+            plan.problems.append(missing_folder(source, cfg))
             return plan
         versions: list[tuple[str, LawVersion]] = []
         for rel in list_databases(root):

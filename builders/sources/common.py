@@ -262,6 +262,17 @@ def held_out_policy(cfg: SourceConfig, rel: str) -> str:
     return "none"
 
 
+def missing_folder(source: str, cfg: SourceConfig) -> Problem:
+    """The problem of a source whose folder is not under ``--sources``."""
+    return Problem(
+        source,
+        cfg.path,
+        "missing_source_folder",
+        f"{cfg.path}: source folder not found under --sources; check the --sources "
+        f"folder or the recipe key sources.{source}.path",
+    )
+
+
 class FileAdapter(SourceAdapter):
     """One unit per matching file. Subclasses set ``patterns`` and implement :meth:`parse`, and
     :meth:`records` unless the files are JSONL."""
@@ -286,15 +297,7 @@ class FileAdapter(SourceAdapter):
     def plan(self, source: str, cfg: SourceConfig, root: Path, limit: int | None) -> SourcePlan:
         plan = SourcePlan(units=[])
         if not root.is_dir():
-            plan.problems.append(
-                Problem(
-                    source,
-                    cfg.path,
-                    "missing_source_folder",
-                    f"{cfg.path}: source folder not found under --sources; check the --sources "
-                    f"folder or the recipe key sources.{source}.path",
-                )
-            )
+            plan.problems.append(missing_folder(source, cfg))
             return plan
         files = []
         for rel in self.files(root):

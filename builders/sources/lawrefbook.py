@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..records import ARTICLE, invalid
 from ..schema import stable_hash
 from . import Problem, SourceAdapter, SourcePlan, register_adapter
-from .common import unreadable
+from .common import missing_folder, unreadable
 from .laws import LawSourceError, list_law_files, parse_articles, read_law_file
 
 if TYPE_CHECKING:
@@ -36,18 +36,7 @@ class LawRefBookAdapter(SourceAdapter):
 
     def plan(self, source: str, cfg: SourceConfig, root: Path, limit: int | None) -> SourcePlan:
         if not root.is_dir():
-            return SourcePlan(
-                units=[],
-                problems=[
-                    Problem(
-                        source,
-                        cfg.path,
-                        "missing_source_folder",
-                        f"{cfg.path}: source folder not found under --sources; check the "
-                        f"--sources folder or the recipe key sources.{source}.path",
-                    )
-                ],
-            )
+            return SourcePlan(units=[], problems=[missing_folder(source, cfg)])
         plan = SourcePlan(units=[])
         files = []
         seen: dict[str, str] = {}

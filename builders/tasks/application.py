@@ -91,6 +91,14 @@ class CaseTask(TaskGenerator):
             return None
         return fact
 
+    def has(self, record: Record, ctx: Context, label: str) -> bool:
+        """Whether the case has the label (``articles``, ``charges``) the answer is made of; a
+        case without it makes no query (counted as ``<task>:no_<label>``)."""
+        if record.get(label):
+            return True
+        ctx.stats.count("skipped", f"{self.name}:no_{label}")
+        return False
+
 
 @register_step
 class ArticlePrediction(CaseTask):
@@ -109,13 +117,11 @@ class ArticlePrediction(CaseTask):
     )
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
-        if not record.get("articles"):
-            ctx.stats.count("skipped", f"{self.name}:no_articles")
-            return
-        fact = self.fact(record, ctx)
-        if fact is None:
-            return
-        yield self.query(record, self.phrase(record, fact=fact), article_line(record["articles"]))
+        fact = self.fact(record, ctx) if self.has(record, ctx, "articles") else None
+        if fact is not None:
+            yield self.query(
+                record, self.phrase(record, fact=fact), article_line(record["articles"])
+            )
 
 
 @register_step
@@ -134,13 +140,9 @@ class ChargePrediction(CaseTask):
     )
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
-        if not record.get("charges"):
-            ctx.stats.count("skipped", f"{self.name}:no_charges")
-            return
-        fact = self.fact(record, ctx)
-        if fact is None:
-            return
-        yield self.query(record, self.phrase(record, fact=fact), charge_line(record["charges"]))
+        fact = self.fact(record, ctx) if self.has(record, ctx, "charges") else None
+        if fact is not None:
+            yield self.query(record, self.phrase(record, fact=fact), charge_line(record["charges"]))
 
 
 class TermTask(CaseTask):
@@ -202,8 +204,7 @@ class PrisonTermWithArticles(TermTask):
     )
 
     def generate(self, record: Record, ctx: Context) -> Iterable[Record]:
-        if not record.get("articles"):
-            ctx.stats.count("skipped", f"{self.name}:no_articles")
+        if not self.has(record, ctx, "articles"):
             return
         term = self.term(record, ctx)
         if term is None:
