@@ -1,13 +1,21 @@
-"""Shared test helpers: the ../shared raw tree, a hand-written sources tree, running the CLI."""
+"""Shared test helpers, in one module: the ../shared raw tree, a hand-written sources tree,
+running the CLI, reading a source folder through its adapter, running a task generator on one
+record, building real sources with a per-source recipe, and the small releases built once per
+session for the tests that only read a release (``copy_release`` gives a test its own copy to
+change; the cached folder itself is never written to)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,10 +131,10 @@ NO_ARTICLES = """\
 """
 
 
-@pytest.fixture()
-def sources(tmp_path: Path) -> Path:
-    """A tiny hand-written sources tree with the bad inputs a real corpus holds."""
-    root = tmp_path / "raw"
+def write_sources(base: Path) -> Path:
+    """A tiny hand-written sources tree under ``base/raw`` with the bad inputs a real corpus
+    holds, and a LawBench folder beside it (``base/benchmarks``), as ../shared has."""
+    root = base / "raw"
     laws = root / "laws" / "LawRefBook-Laws"
     (laws / "示例").mkdir(parents=True)
     (laws / "其他").mkdir(parents=True)
@@ -154,7 +162,7 @@ def sources(tmp_path: Path) -> Path:
     (laws / "示例" / "空文件.md").write_bytes(b"")
     (laws / "示例" / "截断.md").write_text("第一条 为了", encoding="utf-8")
     # A benchmarks folder beside raw/, as ../shared has: one LawBench task with one item.
-    bench = tmp_path / "benchmarks" / "lawbench" / "data" / "zero_shot"
+    bench = base / "benchmarks" / "lawbench" / "data" / "zero_shot"
     bench.mkdir(parents=True)
     (bench / "1-2.json").write_text(
         json.dumps(
@@ -173,14 +181,206 @@ def sources(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture()
-def laws_recipe(tmp_path: Path) -> Path:
+def write_laws_recipe(path: Path) -> Path:
     """The default recipe with only its statute source (for the hand-written laws tree)."""
     import yaml
 
     data = yaml.safe_load((REPO / "builders" / "recipes" / "default.yaml").read_text("utf-8"))
     data["sources"] = {"laws": data["sources"]["laws"]}
     data["stage2"]["sources"] = ["laws"]
-    path = tmp_path / "laws-only.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+@pytest.fixture()
+def sources(tmp_path: Path) -> Path:
+    """The hand-written sources tree, the test's own (tests that change it or build from it)."""
+    return write_sources(tmp_path)
+
+
+@pytest.fixture()
+def laws_recipe(tmp_path: Path) -> Path:
+    return write_laws_recipe(tmp_path / "laws-only.yaml")
+
+
+def copy_release(src: Path, dst: Path) -> Path:
+    """A test's own copy of a cached release (modification times kept), to change freely: the
+    cached folder is shared by the session and never written to."""
+    shutil.copytree(src, dst)
+    return dst
+
+
+@dataclass
+class Built:
+    """A release folder written by ``lawset build`` and what the tests read from it."""
+
+    out: Path
+    stdout: str = ""
+    stderr: str = field(default="", repr=False)
+
+    @cached_property
+    def stats(self) -> dict:
+        return json.loads((self.out / "reports" / "stats.json").read_text("utf-8"))
+
+    def rows(self, config: str = "stage1") -> list[dict]:
+        """Every row of one config, each with the ``split`` its file belongs to."""
+        import pyarrow.parquet as pq
+
+        rows = []
+        for f in sorted((self.out / "data" / config).glob("*.parquet")):
+            split = f.name.split("-", 1)[0]
+            rows += [{**r, "split": split} for r in pq.read_table(f).to_pylist()]
+        return rows
+
+
+def build(sources_root: Path, out: Path, *args: str | Path) -> Built:
+    """``lawset build --sources SOURCES_ROOT --out OUT ARGS --no-progress``; failing it fails."""
+    proc = run_lawset("build", "--sources", sources_root, "--out", out, *args, "--no-progress")
+    return Built(out, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def laws_release(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The hand-written sources tree built once with the statutes-only recipe, for the tests that
+    read the release (``copy_release`` before changing it)."""
+    base = tmp_path_factory.mktemp("laws-release")
+    recipe = write_laws_recipe(base / "laws-only.yaml")
+    return build(write_sources(base), base / "release", "--recipe", recipe)
+
+
+# --- one source at a time: adapters and task generators --------------------------------------
+
+
+@dataclass
+class SourceRead:
+    """What an adapter made of a folder: records, read drops per reason, the units it planned
+    to read, the files it skipped (file -> reason), and the context that counted."""
+
+    records: list[dict]
+    dropped: dict[str, int]
+    units: list[dict]
+    problems: dict[str, str]
+    ctx: Any
+
+    @property
+    def files(self) -> list[str]:
+        """The files the plan reads, unit by unit."""
+        return [u["file"] for u in self.units]
+
+
+def read_source(
+    adapter: str,
+    root: Path,
+    *,
+    name: str = "src",
+    steps: tuple = (),
+    rejects: Path | None = None,
+    **cfg: Any,
+) -> SourceRead:
+    """Run an adapter on a folder as source ``name`` (then ``steps``, in order, on what it
+    read); ``cfg``: the source's recipe entry (category ``exam`` and license ``x`` unless given).
+    ``rejects``: where the steps' rejected records are written."""
+    from lawset.builders.pipeline.base import Context
+    from lawset.builders.recipe import SourceConfig
+    from lawset.builders.sources import ADAPTERS
+
+    cfg = {"path": root.name, "category": "exam", "license": "x", **cfg}
+    config = SourceConfig(adapter=adapter, **cfg)
+    a = ADAPTERS[adapter]()
+    plan = a.plan(name, config, root, None)
+    ctx = Context(0, rejects) if rejects is not None else Context(0)
+    stream = [[r for unit in plan.units for r in a.read(name, config, root, unit, ctx)]]
+    for step in steps:
+        stream = list(step.run(stream, ctx))
+    if rejects is not None:
+        ctx.close()
+    return SourceRead(
+        records=[r for batch in stream for r in batch],
+        dropped=ctx.stats.step("read")["dropped"],
+        units=list(plan.units),
+        problems={p.file: p.reason for p in plan.problems},
+        ctx=ctx,
+    )
+
+
+def parse_file(adapter: str, path: Path, rel: str) -> tuple[list[dict], list[str]]:
+    """An adapter's records of one file, parsed one by one: (records, reject reasons in order)."""
+    from lawset.builders.sources import ADAPTERS
+    from lawset.builders.sources.common import RecordError
+
+    a = ADAPTERS[adapter]()
+    out, rejects = [], []
+    for where, raw in a.records(path):
+        if isinstance(raw, RecordError):
+            rejects.append(raw.reason)
+            continue
+        try:
+            out.extend(a.parse(raw, rel, where))
+        except RecordError as exc:
+            rejects.append(exc.reason)
+    return out, rejects
+
+
+def made(step: Any, rec: dict, ctx: Any = None, **fields: Any) -> list[dict]:
+    """The queries one task generator makes from one record (``fields`` added to it first);
+    the record itself passes on first, to the next generator."""
+    from lawset.builders.pipeline.base import Context
+
+    rec = {**rec, **fields} if fields else rec
+    out = [r for batch in step.run([[rec]], ctx or Context(0)) for r in batch]
+    assert out[0] is rec
+    return out[1:]
+
+
+# --- real sources through the CLI ---------------------------------------------------------------
+
+#: the statute source every per-source recipe carries (citations are checked against it)
+LAWS_SOURCE = {
+    "adapter": "lawrefbook",
+    "path": "laws/LawRefBook-Laws",
+    "category": "laws",
+    "license": "none stated",
+}
+#: the steps after a source's task generators in a per-source recipe
+CHECKS = ("citations", "quality_scores", "text_length")
+
+
+def source_recipe(
+    sources: dict[str, dict], tasks: list[str], *, checks: bool = True, dedup: bool = True
+) -> dict:
+    """The recipe that builds ``sources`` (beside the statutes) with their task generators:
+    normalize, held_out, mask_pii, the tasks, then (``checks``) citations, quality and length.
+    ``dedup=False`` where a test counts what the adapter and tasks made (dedup, tested in
+    test_dedup.py, would remove a few repeats)."""
+    recipe: dict[str, Any] = {
+        "version": 1,
+        "name": "test-" + "-".join(sources),
+        "sources": {"laws": LAWS_SOURCE, **sources},
+        "steps": [
+            {"name": n}
+            for n in ["normalize", "held_out", "mask_pii", *tasks, *(CHECKS if checks else ())]
+        ],
+        "execution": {"shards": 4},
+    }
+    if not dedup:
+        recipe["dedup"] = {"exact_user_turn": False, "near": False}
+    return recipe
+
+
+def real_build(
+    shared_raw: Path,
+    tmp_path: Path,
+    sources: dict[str, dict],
+    tasks: list[str],
+    only: str,
+    *,
+    checks: bool = True,
+    dedup: bool = True,
+) -> Built:
+    """Build real sources of ../shared/raw through the CLI with :func:`source_recipe`."""
+    import yaml
+
+    path = tmp_path / "recipe.yaml"
+    recipe = source_recipe(sources, tasks, checks=checks, dedup=dedup)
+    path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
+    return build(shared_raw, tmp_path / "out", "--recipe", path, "--only", only)

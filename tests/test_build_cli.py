@@ -6,18 +6,13 @@ import json
 from pathlib import Path
 
 import yaml
-from conftest import read_jsonl, run_lawset
+from conftest import Built, read_jsonl, run_lawset
 from datasets import load_dataset
 
 
-def test_build_writes_hub_layout_that_load_dataset_reads(
-    sources: Path, tmp_path: Path, laws_recipe: Path
-) -> None:
-    out = tmp_path / "out"
-    proc = run_lawset(
-        "build", "--sources", sources, "--out", out, "--only", "laws", "--recipe", laws_recipe
-    )
-    assert f"release candidate written to {out}/" in proc.stdout
+def test_build_writes_hub_layout_that_load_dataset_reads(laws_release: Built) -> None:
+    out = laws_release.out
+    assert f"release candidate written to {out}/" in laws_release.stdout
 
     stage1 = load_dataset(str(out), "stage1")
     statutes = load_dataset(str(out), "statutes", split="train")
@@ -89,13 +84,8 @@ def test_build_writes_hub_layout_that_load_dataset_reads(
     assert not (out / ".lawset-work").exists()
 
 
-def test_bad_files_are_reported_and_the_rest_is_built(
-    sources: Path, tmp_path: Path, laws_recipe: Path
-) -> None:
-    out = tmp_path / "out"
-    proc = run_lawset(
-        "build", "--sources", sources, "--out", out, "--recipe", laws_recipe, "--no-progress"
-    )
+def test_bad_files_are_reported_and_the_rest_is_built(laws_release: Built) -> None:
+    out = laws_release.out
     problems = {r["file"]: r for r in read_jsonl(out / "reports" / "rejects" / "read.jsonl")}
     assert {f: p["reason"] for f, p in problems.items()} == {
         "示例/旧编码法.md": "not_utf8",
@@ -112,8 +102,8 @@ def test_bad_files_are_reported_and_the_rest_is_built(
     )
     assert "示例/旧编码法.md" in problems["示例/旧编码法.md"]["message"]
     assert "UTF-8" in problems["示例/旧编码法.md"]["message"]
-    assert "7 source files or records could not be used" in proc.stdout
-    assert "示例/旧编码法.md: not_utf8" in proc.stdout
+    assert "7 source files or records could not be used" in laws_release.stdout
+    assert "示例/旧编码法.md: not_utf8" in laws_release.stdout
 
     stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
     assert stats["steps"]["read"]["dropped"] == {

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_lawset
+from conftest import build, run_lawset
 from lawset.builders import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,19 +53,7 @@ def lawset_main(*args: str | Path) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def release(shared_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("certify") / "release"
-    run_lawset(
-        "build",
-        "--sources",
-        shared_raw,
-        "--out",
-        out,
-        "--limit",
-        "5",
-        "--only",
-        "laws,exam,general",
-        "--no-progress",
-    )
-    return out
+    return build(shared_raw, out, "--limit", "5", "--only", "laws,exam,general").out
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_lawset
+from conftest import Built, copy_release
 from datasketch import MinHash
 from lawset.builders.decontam import EvalIndex, build_eval_index, canonical
 from lawset.builders.dedup import (
@@ -104,12 +103,9 @@ def test_eval_index_round_trips_and_paraphrases_are_caught(tmp_path: Path) -> No
 
 
 @pytest.fixture()
-def small_release(sources: Path, tmp_path: Path, laws_recipe: Path) -> Path:
-    out = tmp_path / "release"
-    run_lawset(
-        "build", "--sources", sources, "--out", out, "--recipe", laws_recipe, "--no-progress"
-    )
-    return out
+def small_release(laws_release: Built) -> Path:
+    """The session's statutes-only release: read here, planted into only as a copy."""
+    return laws_release.out
 
 
 def plant(release: Path, split_from: str, split_to: str, change) -> str:  # noqa: ANN001
@@ -134,14 +130,14 @@ def test_leakage_check_passes_on_a_build_and_fails_on_planted_duplicates(
     assert check_leakage(small_release)["passed"] is True
 
     exact = tmp_path / "exact"
-    shutil.copytree(small_release, exact)
+    copy_release(small_release, exact)
     plant(exact, "train", "test", lambda t: t)
     got = check_leakage(exact)
     assert got["passed"] is False and got["cross_split_exact"] >= 1
     assert got["examples"][0]["kind"] == "exact"
 
     near = tmp_path / "near"
-    shutil.copytree(small_release, near)
+    copy_release(small_release, near)
     plant(near, "train", "validation", lambda t: t + "。")
     got = check_leakage(near)
     assert got["passed"] is False and got["cross_split_near"] >= 1

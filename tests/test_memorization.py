@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lawset.builders.pipeline.base import Context
+from conftest import made
 from lawset.builders.schema import content_id
 from lawset.builders.tasks.memorization import (
     ArticleChapter,
@@ -33,13 +33,6 @@ def article(**kw) -> dict:
     }
     rec.update(kw)
     return rec
-
-
-def made(step, rec) -> list[dict]:
-    ctx = Context(0)
-    out = [r for batch in step.run([[rec]], ctx) for r in batch]
-    assert out[0] is rec  # the article passes on to the next generator
-    return out[1:]
 
 
 def test_recitation_answer_and_citation() -> None:

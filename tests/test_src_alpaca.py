@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import read_jsonl, run_lawset
+from conftest import read_jsonl, read_source, real_build
 from lawset.builders.pipeline.base import Context
-from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources import ADAPTERS
 from lawset.builders.sources.alpaca import ai_identity
 from lawset.builders.steps import HeldOut, MaskPii, Normalize
 from lawset.builders.tasks.general import GeneralInstruction
@@ -95,15 +93,12 @@ def fixture_tree(root: Path) -> dict[str, Path]:
 
 
 def run_source(name: str, root: Path, tmp_path: Path) -> tuple[list[dict], Context, list]:
-    cfg = SourceConfig(adapter="alpaca", path=name, category="general", license="test")
-    adapter = ADAPTERS["alpaca"]()
-    plan = adapter.plan(name, cfg, root, None)
-    ctx = Context(0, tmp_path / f"{name}.rejects.jsonl")
-    stream = [[r for u in plan.units for r in adapter.read(name, cfg, root, u, ctx)]]
-    for step in (Normalize(), HeldOut(), MaskPii(), GeneralInstruction()):
-        stream = list(step.run(stream, ctx))
-    ctx.close()
-    return [r for b in stream for r in b], ctx, plan.units
+    read = read_source(
+        "alpaca", root, name=name, path=name, category="general", license="test",
+        steps=(Normalize(), HeldOut(), MaskPii(), GeneralInstruction()),
+        rejects=tmp_path / f"{name}.rejects.jsonl",
+    )  # fmt: skip
+    return read.records, read.ctx, read.units
 
 
 def test_coig_jsonl(tmp_path: Path) -> None:
@@ -181,25 +176,15 @@ GENERAL = {
 
 
 def test_real_general_build(shared_raw: Path, tmp_path: Path) -> None:
-    sources = "".join(
-        f"  {name}:\n    adapter: alpaca\n    path: {path}\n    category: general\n"
-        f"    license: {lic!r}\n    held_out: none\n"
+    sources = {
+        name: {"adapter": "alpaca", "path": path, "category": "general", "license": lic,
+               "held_out": "none"}
         for name, (path, lic, _) in GENERAL.items()
+    }  # fmt: skip
+    built = real_build(
+        shared_raw, tmp_path, sources, ["general_instruction"], "general", checks=False
     )
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(
-        "version: 1\nname: test-general\nsources:\n  laws:\n    adapter: lawrefbook\n"
-        "    path: laws/LawRefBook-Laws\n    category: laws\n    license: none stated\n"
-        f"{sources}steps:\n  - name: normalize\n  - name: held_out\n  - name: mask_pii\n"
-        "  - name: general_instruction\nexecution: {shards: 4}\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "general", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    stats = built.stats
     for name, (_, _, files) in GENERAL.items():
         assert stats["sources"][name]["files"] == files, name
     dropped = stats["steps"]["read"]["dropped"]
@@ -209,6 +194,6 @@ def test_real_general_build(shared_raw: Path, tmp_path: Path) -> None:
     # 15,456 + 18,524 + 2,449 + 1,000 records, less the rejects.
     assert stats["counters"]["tasks"]["general_instruction"] >= 37_300
     by_source: dict[str, int] = {}
-    for r in read_jsonl(out / "reports" / "rejects" / "read.jsonl"):
+    for r in read_jsonl(built.out / "reports" / "rejects" / "read.jsonl"):
         by_source[r["source"]] = by_source.get(r["source"], 0) + 1
     assert set(by_source) == {"coig_cqia", "alpaca_chinese", "alpaca_zh_demo"}

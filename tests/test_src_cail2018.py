@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_lawset
+from conftest import made, read_source, real_build
 from lawset.builders.pipeline.base import Context
-from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources.cail2018 import Cail2018
 from lawset.builders.sources.charge_names import charge_name, split_charges
 from lawset.builders.tasks.application import (
     ArticlePrediction,
@@ -62,19 +60,9 @@ def read_fixture(tmp_path: Path) -> tuple[list[dict], Context]:
     (root / "data" / "data_test.json").write_text("\n".join(LINES) + "\n", encoding="utf-8")
     (root / "data" / "accu.txt").write_text("窝藏、包庇\n盗窃\n", encoding="utf-8")
     (root / "data" / "law.txt").write_text("310\n264\n", encoding="utf-8")
-    cfg = SourceConfig(adapter="cail2018", path="x", category="cases", license="none stated")
-    adapter = Cail2018()
-    plan = adapter.plan("cail2018", cfg, root, None)
-    assert [u["file"] for u in plan.units] == ["data/data_test.json"]  # label lists: not records
-    ctx = Context(0)
-    records = [r for u in plan.units for r in adapter.read("cail2018", cfg, root, u, ctx)]
-    return records, ctx
-
-
-def made(step, rec: dict) -> list[dict]:  # noqa: ANN001
-    out = [r for batch in step.run([[rec]], Context(0)) for r in batch]
-    assert out[0] is rec
-    return out[1:]
+    read = read_source("cail2018", root, name="cail2018", category="cases", license="none stated")
+    assert read.files == ["data/data_test.json"]  # label lists: not records
+    return read.records, read.ctx
 
 
 def test_charge_names() -> None:
@@ -127,52 +115,32 @@ def test_case_tasks_answer_formats(tmp_path: Path) -> None:
     assert q["messages"][1]["content"] == "法条：刑法第263条、刑法第57条"
 
 
-RECIPE = """\
-version: 1
-name: test-cail2018
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  cail2018:
-    adapter: cail2018
-    path: cases/CAIL2018-subset-NiBin90
-    category: cases
-    license: "none stated"
-    upstream: NiBin90/CAIL2018_Test
-    commit: f27c4695abe8c2233a793a9eac19b28f64a1adb4
-    held_out: none
-    held_out_files: []
-    real_names: false
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: article_prediction
-  - name: charge_prediction
-  - name: prison_term
-  - name: prison_term_with_articles
-  - name: case_judgment
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-# Adapter and task counts: dedup (tested in test_dedup.py) would remove a few repeats.
-dedup: {exact_user_turn: false, near: false}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "cail2018": {
+        "adapter": "cail2018",
+        "path": "cases/CAIL2018-subset-NiBin90",
+        "category": "cases",
+        "license": "none stated",
+        "upstream": "NiBin90/CAIL2018_Test",
+        "commit": "f27c4695abe8c2233a793a9eac19b28f64a1adb4",
+        "held_out": "none",
+        "held_out_files": [],
+        "real_names": False,
+    }
+}
+TASKS = [
+    "article_prediction",
+    "charge_prediction",
+    "prison_term",
+    "prison_term_with_articles",
+    "case_judgment",
+]
 
 
 def test_real_cail2018(shared_raw: Path, tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases", dedup=False)
+    stats = built.stats
     assert not stats["steps"].get("read", {}).get("dropped")  # all 1,397 cases parse
     assert stats["steps"]["charge_prediction"]["in"] == 1397
     rows = stats["rows_by_source_task"]["cail2018"]

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_lawset
-from lawset.builders.pipeline.base import Context
-from lawset.builders.sources.cail2019 import Cail2019
-from lawset.builders.sources.common import RecordError
+from conftest import made, parse_file, real_build
 from lawset.builders.tasks.understanding import UNANSWERABLE, ReadingComprehension
 
 CONTEXT = "经审理查明:原告曹0与被告张x1原系夫妻关系，因夫妻感情破裂，双方于2010年协议离婚。"
@@ -59,18 +56,7 @@ QAS = [
 
 
 def parse_all(path: Path) -> tuple[list[dict], list[str]]:
-    adapter = Cail2019()
-    rel = f"阅读理解/data/{path.name}"
-    out, rejects = [], []
-    for where, raw in adapter.records(path):
-        if isinstance(raw, RecordError):
-            rejects.append(raw.reason)
-            continue
-        try:
-            out.extend(adapter.parse(raw, rel, where))
-        except RecordError as exc:
-            rejects.append(exc.reason)
-    return out, rejects
+    return parse_file("cail2019", path, f"阅读理解/data/{path.name}")
 
 
 @pytest.fixture()
@@ -98,70 +84,53 @@ def test_test_split_ids_do_not_collide_with_dev(tmp_path: Path) -> None:
     assert rec["source_id"] == "test/1_1" and rec["doc_id"] == "test/1"
 
 
-def made(step, rec: dict) -> list[dict]:
-    rec = {**rec, "kind": "reading", "source": "cail2019", "license": "none stated"}
-    return [r for batch in step.run([[rec]], Context(0)) for r in batch][1:]
+#: what the pipeline adds to a parsed question before the task generator sees it
+READING = {"kind": "reading", "source": "cail2019", "license": "none stated"}
 
 
 def test_reading_queries_answer_lines(dev_file: Path) -> None:
     first, yes, none = parse_all(dev_file)[0]
-    (q,) = made(ReadingComprehension(), first)
+    (q,) = made(ReadingComprehension(), first, **READING)
     assert q["messages"][1]["content"] == "回答：夫妻感情破裂"
     assert CONTEXT in q["messages"][0]["content"] and "因何离婚" in q["messages"][0]["content"]
     assert q["group"] == "case:cail2019:dev/1" and q["level"] == "understanding"
-    assert made(ReadingComprehension(), yes)[0]["messages"][1]["content"] == "回答：是"
-    (q,) = made(ReadingComprehension(), none)
+    assert made(ReadingComprehension(), yes, **READING)[0]["messages"][1]["content"] == "回答：是"
+    (q,) = made(ReadingComprehension(), none, **READING)
     assert q["messages"][1]["content"] == f"回答：{UNANSWERABLE}"
     assert UNANSWERABLE in q["messages"][0]["content"]  # every phrasing announces the phrase
-    assert made(ReadingComprehension(ReadingComprehension.Params(max_chars=10)), first) == []
+    assert (
+        made(ReadingComprehension(ReadingComprehension.Params(max_chars=10)), first, **READING)
+        == []
+    )
 
 
-RECIPE = """\
-version: 1
-name: test-cail2019
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  cail2019:
-    adapter: cail2019
-    path: cases/CAIL2019
-    category: cases
-    license: "none stated"
-    upstream: china-ai-law-challenge/CAIL2019
-    commit: 010ebcedb4a1faf0ae25576254d134fa518e4830
-    held_out: test
-    held_out_files: ["阅读理解/data/test_ground_truth.json"]
-    real_names: false
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: reading_comprehension
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "cail2019": {
+        "adapter": "cail2019",
+        "path": "cases/CAIL2019",
+        "category": "cases",
+        "license": "none stated",
+        "upstream": "china-ai-law-challenge/CAIL2019",
+        "commit": "010ebcedb4a1faf0ae25576254d134fa518e4830",
+        "held_out": "test",
+        "held_out_files": ["阅读理解/data/test_ground_truth.json"],
+        "real_names": False,
+    }
+}
+TASKS = ["reading_comprehension"]
 
 
 def test_real_cail2019(shared_raw: Path, tmp_path: Path) -> None:
-    recipe, out = tmp_path / "recipe.yaml", tmp_path / "out"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases")
+    stats = built.stats
     assert stats["steps"]["reading_comprehension"]["in"] == 12000  # 6,000 QA per file
     assert stats["counters"]["tasks"]["reading_comprehension"] >= 11500
     assert stats["counters"]["held_out_test"]["cail2019"] == 6000
     rows = [
         (split, r)
         for split in ("train", "validation", "test")
-        for f in (out / "data" / "stage1").glob(f"{split}-*.parquet")
+        for f in (built.out / "data" / "stage1").glob(f"{split}-*.parquet")
         for r in pq.read_table(f).to_pylist()
     ]
     assert all(split == "test" for split, r in rows if r["source_id"].startswith("test/"))

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_lawset
-from lawset.builders.pipeline.base import Context
-from lawset.builders.sources.cail2021 import Cail2021
-from lawset.builders.sources.common import RecordError
+from conftest import made, parse_file, real_build
 from lawset.builders.tasks.understanding import ArgumentMining, DisputeFocus
 
 CSV = (
@@ -58,47 +55,38 @@ FOCUS = {
 }
 
 
-def parse_file(path: Path, rel: str) -> tuple[list[dict], list[str]]:
-    adapter = Cail2021()
-    out, rejects = [], []
-    for where, raw in adapter.records(path):
-        if isinstance(raw, RecordError):
-            rejects.append(raw.reason)
-            continue
-        try:
-            out.extend(adapter.parse(raw, rel, where))
-        except RecordError as exc:
-            rejects.append(exc.reason)
-    return out, rejects
-
-
-def made(step, rec: dict) -> list[dict]:
-    rec = {**rec, "source": "cail2021", "license": "none stated"}
-    return [r for batch in step.run([[rec]], Context(0)) for r in batch][1:]
+#: what the pipeline adds to a parsed record before the task generator sees it
+CASE = {"source": "cail2021", "license": "none stated"}
 
 
 def test_argument_csv(tmp_path: Path) -> None:
     path = tmp_path / "SMP-CAIL2021-train.csv"
     path.write_text(CSV, encoding="utf-8")
-    recs, rejects = parse_file(path, "lblj/Task1.1/baseline/data/SMP-CAIL2021-train.csv")
+    recs, rejects = parse_file(
+        "cail2021", path, "lblj/Task1.1/baseline/data/SMP-CAIL2021-train.csv"
+    )
     assert rejects == ["bad_answer", "missing_field", "bad_csv_row"]
     first, second = recs
     assert first["kind"] == "argument" and first["answer"] == "D"
     assert first["options"]["D"] == "被告人康某辩称：我没有打她" and first["category"] == ""
     assert first["source_id"] == "task1/0" and first["doc_id"] == "task1/7"
     assert second["claim"] == "判令被告人赔偿损失452312元，含逗号" and second["answer"] == "A"
-    (q,) = made(ArgumentMining(), first)
+    (q,) = made(ArgumentMining(), first, **CASE)
     user, answer = q["messages"][0]["content"], q["messages"][1]["content"]
     assert "被告人康某用拳头打伤我的右眼" in user and "D. 被告人康某辩称：我没有打她" in user
     assert answer.endswith("\n\n正确答案：D") and answer.count("正确答案") == 1
     # Both rows of judgment 7 share a group, hence a split.
-    assert made(ArgumentMining(), second)[0]["group"] == q["group"] == "case:cail2021:task1/7"
+    assert (
+        made(ArgumentMining(), second, **CASE)[0]["group"] == q["group"] == "case:cail2021:task1/7"
+    )
 
 
 def test_focus_json(tmp_path: Path) -> None:
     path = tmp_path / "focus.json"
     path.write_text(json.dumps(FOCUS, ensure_ascii=False, indent=4), encoding="utf-8")
-    recs, rejects = parse_file(path, "lblj/Task2.1/x/SMP-CAIL2021-focus_recognition-train.json")
+    recs, rejects = parse_file(
+        "cail2021", path, "lblj/Task2.1/x/SMP-CAIL2021-focus_recognition-train.json"
+    )
     assert rejects == ["no_focus", "not_an_object"]
     (rec,) = recs
     assert rec["kind"] == "focus" and rec["source_id"] == "task2/ABC"
@@ -107,53 +95,33 @@ def test_focus_json(tmp_path: Path) -> None:
     assert rec["claims"] == ["被告借款60万元未还"] and rec["defenses"] == ["公章不是被告公司的公章"]
     assert rec["text"].startswith("【诉称】原告周某甲诉称") and "\n【辩称】" in rec["text"]
     assert rec["focus_codes"] == ["C32"]
-    (q,) = made(DisputeFocus(), rec)
+    (q,) = made(DisputeFocus(), rec, **CASE)
     answer = q["messages"][1]["content"]
     assert answer.startswith("诉讼请求：被告借款60万元未还\n抗辩事由：公章不是被告公司的公章\n")
     assert answer.splitlines()[-1] == "争议焦点：公章不是被告公司的公章；被告应履行还款义务"
-    assert made(DisputeFocus(DisputeFocus.Params(max_chars=20)), rec) == []
+    assert made(DisputeFocus(DisputeFocus.Params(max_chars=20)), rec, **CASE) == []
 
 
-RECIPE = """\
-version: 1
-name: test-cail2021
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  cail2021:
-    adapter: cail2021
-    path: cases/CAIL2021
-    category: cases
-    license: "none stated"
-    upstream: china-ai-law-challenge/CAIL2021
-    commit: 4f87aecf7f0e7337d68225e2c5dbe78e19f8f1f3
-    held_out: none
-    held_out_files: []
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: argument_mining
-  - name: dispute_focus
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "cail2021": {
+        "adapter": "cail2021",
+        "path": "cases/CAIL2021",
+        "category": "cases",
+        "license": "none stated",
+        "upstream": "china-ai-law-challenge/CAIL2021",
+        "commit": "4f87aecf7f0e7337d68225e2c5dbe78e19f8f1f3",
+        "held_out": "none",
+        "held_out_files": [],
+        "real_names": True,
+    }
+}
+TASKS = ["argument_mining", "dispute_focus"]
 
 
 def test_real_cail2021(shared_raw: Path, tmp_path: Path) -> None:
-    recipe, out = tmp_path / "recipe.yaml", tmp_path / "out"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases")
+    stats = built.stats
     assert stats["steps"]["argument_mining"]["in"] == 2449  # every CSV row parses
     assert stats["steps"]["dispute_focus"]["in"] == 111
     tasks = stats["counters"]["tasks"]

@@ -6,11 +6,9 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import run_lawset
-from lawset.builders.pipeline.base import Context
+from conftest import made, parse_file, real_build
 from lawset.builders.recipe import SourceConfig
 from lawset.builders.sources.cail2022 import Cail2022
-from lawset.builders.sources.common import RecordError
 from lawset.builders.tasks.understanding import ArgumentMining, EntityExtraction
 
 SENT = "2014年8月7日早上7时许，吸毒人员徐某某来到林某某的养猪场购买海洛因０.０７克。"
@@ -60,35 +58,22 @@ def write_jsonl(path: Path, rows: list, extra: str = "") -> Path:
     return path
 
 
-def parse_file(root: Path, rel: str) -> tuple[list[dict], list[str]]:
-    adapter = Cail2022()
-    out, rejects = [], []
-    for where, raw in adapter.records(root / rel):
-        if isinstance(raw, RecordError):
-            rejects.append(raw.reason)
-            continue
-        try:
-            out.extend(adapter.parse(raw, rel, where))
-        except RecordError as exc:
-            rejects.append(exc.reason)
-    return out, rejects
-
-
-def made(step, rec: dict) -> list[dict]:
-    rec = {**rec, "source": "cail2022", "license": "none stated"}
-    return [r for batch in step.run([[rec]], Context(0)) for r in batch][1:]
+#: what the pipeline adds to a parsed record before the task generator sees it
+CASE = {"source": "cail2022", "license": "none stated"}
 
 
 def test_ner_records_and_answer(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "xxcq/datasets/train.json", NER_LINES, extra="{broken\n")
-    recs, rejects = parse_file(tmp_path, "xxcq/datasets/train.json")
+    recs, rejects = parse_file(
+        "cail2022", tmp_path / "xxcq/datasets/train.json", "xxcq/datasets/train.json"
+    )
     assert rejects == ["no_entities", "unknown_entity_type", "bad_json"]
     (rec,) = recs
     assert rec["kind"] == "ner" and rec["source_id"] == "xxcq/2_20" and rec["doc_id"] == "xxcq/2"
     assert [e["text"] for e in rec["entities"]] == [
         "2014年8月7日早上7时", "徐某某", "林某某", "海洛因", "0.07克",
     ]  # fmt: skip
-    (q,) = made(EntityExtraction(), rec)
+    (q,) = made(EntityExtraction(), rec, **CASE)
     assert q["messages"][1]["content"] == (
         "人名:徐某某、林某某;时间:2014年8月7日早上7时;毒品:海洛因;毒品重量:0.07克"
     )
@@ -98,7 +83,7 @@ def test_ner_records_and_answer(tmp_path: Path) -> None:
 def test_position_sentences_and_skips(tmp_path: Path) -> None:
     rel = "lblj/data/stage_2/test_text.jsonl"
     write_jsonl(tmp_path / rel, POSITION_LINES)
-    recs, rejects = parse_file(tmp_path, rel)
+    recs, rejects = parse_file("cail2022", tmp_path / rel, rel)
     assert rejects == ["bad_answer"]
     (rec,) = recs
     assert (
@@ -106,7 +91,7 @@ def test_position_sentences_and_skips(tmp_path: Path) -> None:
     )
     assert rec["source_id"] == "stage_2/541" and rec["doc_id"] == "stage_2/31"
     assert rec["category"] == "刑事" and rec["cause"] == "交通肇事罪"
-    (q,) = made(ArgumentMining(), rec)
+    (q,) = made(ArgumentMining(), rec, **CASE)
     assert "附带民事赔偿几千块我愿意赔。" in q["messages"][0]["content"]
     assert "交通肇事罪" in q["messages"][0]["content"]
     assert q["messages"][1]["content"].endswith("\n\n正确答案：B")
@@ -128,48 +113,26 @@ def test_position_sentences_and_skips(tmp_path: Path) -> None:
     ]
 
 
-RECIPE = """\
-version: 1
-name: test-cail2022
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  cail2022:
-    adapter: cail2022
-    path: cases/CAIL2022
-    category: cases
-    license: "none stated"
-    upstream: china-ai-law-challenge/CAIL2022
-    commit: 2151a06cac096ce17dd75db11e71228795fc1767
-    held_out: test
-    held_out_files: ["lblj/data/*/*.jsonl"]
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: argument_mining
-  - name: entity_extraction
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-# Adapter and task counts: dedup (tested in test_dedup.py) would remove a few repeats.
-dedup: {exact_user_turn: false, near: false}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "cail2022": {
+        "adapter": "cail2022",
+        "path": "cases/CAIL2022",
+        "category": "cases",
+        "license": "none stated",
+        "upstream": "china-ai-law-challenge/CAIL2022",
+        "commit": "2151a06cac096ce17dd75db11e71228795fc1767",
+        "held_out": "test",
+        "held_out_files": ["lblj/data/*/*.jsonl"],
+        "real_names": True,
+    }
+}
+TASKS = ["argument_mining", "entity_extraction"]
 
 
 def test_real_cail2022(shared_raw: Path, tmp_path: Path) -> None:
-    recipe, out = tmp_path / "recipe.yaml", tmp_path / "out"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases", dedup=False)
+    stats = built.stats
     assert stats["steps"]["read"]["dropped"] == {"duplicate_annotation": 1, "unlabelled": 2}
     tasks = stats["counters"]["tasks"]
     assert tasks["entity_extraction"] == 500
@@ -181,7 +144,7 @@ def test_real_cail2022(shared_raw: Path, tmp_path: Path) -> None:
     rows = [
         (split, r)
         for split in ("train", "validation", "test")
-        for f in (out / "data" / "stage1").glob(f"{split}-*.parquet")
+        for f in (built.out / "data" / "stage1").glob(f"{split}-*.parquet")
         for r in pq.read_table(f).to_pylist()
     ]
     lblj = [split for split, r in rows if r["source_id"].startswith("stage_")]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.tasks.exam import ExamSubjective
-from test_tasks_exam import made, read_source, real_build
 
 
 def write_source(tmp_path: Path) -> Path:
@@ -25,7 +25,8 @@ def write_source(tmp_path: Path) -> Path:
 
 
 def test_parse_rejects_and_query(tmp_path: Path) -> None:
-    records, dropped, _ = read_source("cail2024_subjective", write_source(tmp_path))
+    read = read_source("cail2024_subjective", write_source(tmp_path))
+    records, dropped = read.records, read.dropped
     first, second = records
     assert first["kind"] == "subjective" and first["source_id"] == "0_1_0"
     assert first["question"] == "小王制作病毒链接……\n\n犯罪地如何确定？"
@@ -45,8 +46,14 @@ def test_real_source_is_test_only(shared_raw: Path, tmp_path: Path) -> None:
         "license": "none stated",
         "held_out": "test",
     }
-    stats, rows = real_build(
-        shared_raw, tmp_path, {"cail2024_subjective": source}, ["exam_subjective"], "exam"
+    built = real_build(
+        shared_raw,
+        tmp_path,
+        {"cail2024_subjective": source},
+        ["exam_subjective"],
+        "exam",
+        dedup=False,
     )
+    stats, rows = built.stats, built.rows()
     assert stats["counters"]["tasks"]["exam_subjective"] == 6
     assert len(rows) == 6 and {r["split"] for r in rows} == {"test"}

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import run_lawset
+from conftest import read_source, real_build
 from lawset.builders.pipeline.base import Context
-from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources import ADAPTERS
 from lawset.builders.sources.charges import chapter_of, parse_reference
 from lawset.builders.steps import HeldOut, MaskPii, Normalize
 from lawset.builders.tasks.charges import ArticleCharges, ChargeArticle
@@ -34,8 +32,7 @@ ENTRIES = [
     "not an object",
 ]  # fmt: skip
 
-CFG = SourceConfig(adapter="charges", path="laws/LaWGPT-criminal-charges", category="laws",
-                   license="GPL-3.0")  # fmt: skip
+CFG = {"path": "laws/LaWGPT-criminal-charges", "category": "laws", "license": "GPL-3.0"}
 
 
 def run_fixture(tmp_path: Path, steps: list) -> tuple[list[dict], Context]:
@@ -44,15 +41,16 @@ def run_fixture(tmp_path: Path, steps: list) -> tuple[list[dict], Context]:
     text = json.dumps(ENTRIES, ensure_ascii=False, indent=2)
     (src / "resources" / "criminal_charges.json").write_text(text, encoding="utf-8")
     (src / "LICENSE").write_text("GPL-3.0\n", encoding="utf-8")
-    adapter = ADAPTERS["charges"]()
-    plan = adapter.plan("criminal_charges", CFG, src, None)
-    assert [u["file"] for u in plan.units] == ["resources/criminal_charges.json"]
-    ctx = Context(0, tmp_path / "rejects.jsonl")
-    stream = [[r for u in plan.units for r in adapter.read("criminal_charges", CFG, src, u, ctx)]]
-    for step in steps:
-        stream = list(step.run(stream, ctx))
-    ctx.close()
-    return [r for batch in stream for r in batch], ctx
+    read = read_source(
+        "charges",
+        src,
+        name="criminal_charges",
+        steps=steps,
+        rejects=tmp_path / "rejects.jsonl",
+        **CFG,
+    )
+    assert read.files == ["resources/criminal_charges.json"]
+    return read.records, read.ctx
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
@@ -147,52 +145,30 @@ def test_reference_parser() -> None:
     ) == ("第三章 破坏社会主义市场经济秩序罪 > 第四节 破坏金融管理秩序罪")
 
 
+#: the source's recipe entry for the real build
+SOURCES = {
+    "criminal_charges": {
+        "adapter": "charges",
+        **CFG,
+        "upstream": "pengxiao-song/LaWGPT",
+        "commit": "7f1c52ad85a5c52b3d3fd7d1a78b01d7b89fc802",
+        "held_out": "none",
+    }
+}
+
+
 def test_real_charges_build(shared_raw: Path, tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(
-        """\
-version: 1
-name: test-charges
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  criminal_charges:
-    adapter: charges
-    path: laws/LaWGPT-criminal-charges
-    category: laws
-    license: "GPL-3.0"
-    upstream: pengxiao-song/LaWGPT
-    commit: 7f1c52ad85a5c52b3d3fd7d1a78b01d7b89fc802
-    held_out: none
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: charge_article
-  - name: article_charges
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-""",
-        encoding="utf-8",
-    )
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "laws", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, ["charge_article", "article_charges"], "laws")
+    stats = built.stats
     assert stats["steps"]["read"]["dropped"]["not_criminal_law"] == 1  # 骗购外汇罪
     assert stats["rows_by_source_task"]["criminal_charges"]["charge_article"] == 482
     assert stats["rows_by_source_task"]["criminal_charges"]["article_charges"] >= 300
     # Every article the catalogue names exists in the current Criminal Law.
     assert set(stats["counters"]["citations"]) == {"current"}
     rows = [
-        r for p in sorted(out.glob("data/stage1/*.parquet")) for r in pq.read_table(p).to_pylist()
+        r
+        for p in sorted(built.out.glob("data/stage1/*.parquet"))
+        for r in pq.read_table(p).to_pylist()
     ]
     theft = [
         r for r in rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.tasks.consultation import Consultation, ConsultationDialogue
-from test_tasks_exam import made, read_source, real_build
 
 META = "你一个名叫ChatLAW，由北京大学团队开发的人工智能助理：\n- 你的回应必须有礼貌。"
 
@@ -46,7 +46,8 @@ def write_source(tmp_path: Path) -> Path:
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
-    records, dropped, _ = read_source("chatlaw_demo", write_source(tmp_path), category="qa")
+    read = read_source("chatlaw_demo", write_source(tmp_path), category="qa")
+    records, dropped = read.records, read.dropped
     by_id = {r["source_id"]: r for r in records}
     first = by_id["demo_data_法律咨询#1"]
     assert first["kind"] == "consultation" and first["topic"] == "consultation"
@@ -66,7 +67,7 @@ def test_parse_and_rejects(tmp_path: Path) -> None:
 
 
 def test_queries_have_no_system_prompt(tmp_path: Path) -> None:
-    records, _, _ = read_source("chatlaw_demo", write_source(tmp_path), category="qa")
+    records = read_source("chatlaw_demo", write_source(tmp_path), category="qa").records
     by_id = {r["source_id"]: r for r in records}
     (q,) = made(Consultation(), by_id["demo_data_法律咨询#1"])
     assert [m["role"] for m in q["messages"]] == ["user", "assistant"]
@@ -83,7 +84,10 @@ def test_real_source(shared_raw: Path, tmp_path: Path) -> None:
         "license": "AGPL-3.0",
         "real_names": True,
     }
-    stats, rows = real_build(shared_raw, tmp_path, {"chatlaw_demo": source}, ["consultation"], "qa")
+    built = real_build(
+        shared_raw, tmp_path, {"chatlaw_demo": source}, ["consultation"], "qa", dedup=False
+    )
+    stats, rows = built.stats, built.rows()
     assert stats["counters"]["tasks"]["consultation"] == 40
     assert len(rows) == 40
     text = json.dumps([r["messages"] for r in rows], ensure_ascii=False)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.sources.chatlaw_exam import map_answer
 from lawset.builders.tasks.exam import ExamCaseChoice, ExamKnowledgeChoice
-from test_tasks_exam import made, read_source, real_build
 
 W = "\u3000\u3000"
 N = "\u00a0" * 4
@@ -51,7 +51,8 @@ def write_source(tmp_path: Path) -> Path:
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
-    records, dropped, _ = read_source("chatlaw_exam", write_source(tmp_path))
+    read = read_source("chatlaw_exam", write_source(tmp_path))
+    records, dropped = read.records, read.dropped
     by_id = {r["source_id"]: r for r in records}
     assert sorted(by_id) == ["val_NBE_2008_3#1", "val_NBE_2008_3#2", "val_NBE_2008_3#3"]
     one = by_id["val_NBE_2008_3#1"]
@@ -73,7 +74,7 @@ def test_map_answer_tolerates_small_typos_only() -> None:
 
 
 def test_queries(tmp_path: Path) -> None:
-    records, _, _ = read_source("chatlaw_exam", write_source(tmp_path))
+    records = read_source("chatlaw_exam", write_source(tmp_path)).records
     by_id = {r["source_id"]: r for r in records}
     (q,) = made(ExamKnowledgeChoice(), by_id["val_NBE_2008_3#1"])
     assert q["messages"][1]["content"] == "正确答案：C"
@@ -91,7 +92,8 @@ def test_real_source_is_test_only(shared_raw: Path, tmp_path: Path) -> None:
         "held_out": "test",
     }
     steps = ["exam_knowledge_choice", "exam_case_choice"]
-    stats, rows = real_build(shared_raw, tmp_path, {"chatlaw_exam": source}, steps, "exam")
+    built = real_build(shared_raw, tmp_path, {"chatlaw_exam": source}, steps, "exam", dedup=False)
+    stats, rows = built.stats, built.rows()
     tasks = stats["counters"]["tasks"]
     assert tasks["exam_knowledge_choice"] + tasks["exam_case_choice"] >= 290
     assert tasks["exam_case_choice"] >= 100

@@ -7,8 +7,8 @@ import io
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.tasks.exam import ExamCaseChoice, ExamKnowledgeChoice, ExamSubjective
-from test_tasks_exam import made, read_source, real_build
 
 HEADER = ["input", "output", "A", "B", "C", "D", "source", "multichoice"]
 
@@ -82,7 +82,8 @@ def write_source(tmp_path: Path) -> Path:
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
-    records, dropped, skipped = read_source("disc_law_eval", write_source(tmp_path))
+    read = read_source("disc_law_eval", write_source(tmp_path))
+    records, dropped, skipped = read.records, read.dropped, read.problems
     by_id = {r["source_id"]: r for r in records}
     mult = by_id["mcq_mult_nje#row 2"]
     assert mult["question"] == "关于完善立法体制，下列说法正确的有？"  # stray newline gone
@@ -107,7 +108,7 @@ def test_parse_and_rejects(tmp_path: Path) -> None:
 
 
 def test_queries(tmp_path: Path) -> None:
-    records, _, _ = read_source("disc_law_eval", write_source(tmp_path))
+    records = read_source("disc_law_eval", write_source(tmp_path)).records
     by_id = {r["source_id"]: r for r in records}
     (q,) = made(ExamKnowledgeChoice(), by_id["mcq_mult_nje#row 2"])
     assert q["messages"][1]["content"] == "正确答案：ABD"
@@ -126,7 +127,8 @@ def test_real_source_is_test_only(shared_raw: Path, tmp_path: Path) -> None:
         "held_out": "test",
     }
     steps = ["exam_knowledge_choice", "exam_case_choice", "exam_subjective"]
-    stats, rows = real_build(shared_raw, tmp_path, {"disc_law_eval": source}, steps, "exam")
+    built = real_build(shared_raw, tmp_path, {"disc_law_eval": source}, steps, "exam", dedup=False)
+    stats, rows = built.stats, built.rows()
     tasks = stats["counters"]["tasks"]
     assert tasks["exam_knowledge_choice"] + tasks["exam_case_choice"] >= 2563 + 18
     assert tasks["exam_case_choice"] >= 500 and tasks["exam_subjective"] == 300

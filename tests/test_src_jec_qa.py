@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.tasks.exam import ExamCaseChoice, ExamKnowledgeChoice
-from test_tasks_exam import made, read_source, real_build
 
 OPTS = {"A": "犯罪的预备阶段", "B": "犯罪的实行阶段", "C": "实行完毕后", "D": "既遂后"}
 
@@ -42,7 +42,8 @@ def write_source(tmp_path: Path) -> Path:
 
 
 def test_parse_rejects_and_skips(tmp_path: Path) -> None:
-    records, dropped, skipped = read_source("jec_qa", write_source(tmp_path))
+    read = read_source("jec_qa", write_source(tmp_path))
+    records, dropped, skipped = read.records, read.dropped, read.problems
     assert [r["source_id"] for r in records] == ["1_1", "1_2", "1_3"]
     first, multi, case = records
     assert first["kind"] == "exam" and first["subject"] == "刑法"
@@ -66,7 +67,7 @@ def test_parse_rejects_and_skips(tmp_path: Path) -> None:
 
 
 def test_queries(tmp_path: Path) -> None:
-    records, _, _ = read_source("jec_qa", write_source(tmp_path))
+    records = read_source("jec_qa", write_source(tmp_path)).records
     records = [{**r, "_held_out": "none"} for r in records]
     (q,) = made(ExamKnowledgeChoice(), records[1])
     assert q["messages"][1]["content"] == "正确答案：AD"
@@ -82,9 +83,10 @@ def test_real_source(shared_raw: Path, tmp_path: Path) -> None:
         "category": "exam",
         "license": "none stated",
     }
-    stats, rows = real_build(
-        shared_raw, tmp_path, {"jec_qa": source}, ["exam_knowledge_choice"], "exam"
+    built = real_build(
+        shared_raw, tmp_path, {"jec_qa": source}, ["exam_knowledge_choice"], "exam", dedup=False
     )
+    stats, rows = built.stats, built.rows()
     read = stats["steps"]["read"]["dropped"]
     assert read["no_answers"] == 2 and read["unclear_copyright"] >= 200
     assert read["answer_not_in_options"] >= 1 and read["missing_answer"] >= 1

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import run_lawset
+from conftest import read_source, real_build
 from lawset.builders.pipeline.base import Context
 from lawset.builders.recipe import SourceConfig
 from lawset.builders.sources.judge import (
@@ -100,11 +100,10 @@ def read_fixture(tmp_path: Path) -> tuple[list[dict], Context]:
     root = tmp_path / "cases" / "JuDGE"
     (root / "data").mkdir(parents=True)
     (root / "data" / "test.json").write_text("\n".join(LINES) + "\n", encoding="utf-8")
-    cfg = SourceConfig(adapter="judge", path="x", category="cases", license="MIT", held_out="test")
-    adapter = Judge()
-    plan = adapter.plan("judge", cfg, root, None)
-    ctx = Context(0)
-    return [r for u in plan.units for r in adapter.read("judge", cfg, root, u, ctx)], ctx
+    read = read_source(
+        "judge", root, name="judge", category="cases", license="MIT", held_out="test"
+    )
+    return read.records, read.ctx
 
 
 def test_parse_rejects_and_case_judgment(tmp_path: Path) -> None:
@@ -129,50 +128,32 @@ def test_parse_rejects_and_case_judgment(tmp_path: Path) -> None:
     assert t["messages"][1]["content"] == "刑期：19个月"
 
 
-RECIPE = """\
-version: 1
-name: test-judge
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  judge:
-    adapter: judge
-    path: cases/JuDGE
-    category: cases
-    license: MIT
-    upstream: illusion5556/JuDGE
-    commit: 15b51fc294214dc47b12aeea37e01b905885f7b9
-    held_out: test
-    held_out_files: []
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: article_prediction
-  - name: charge_prediction
-  - name: prison_term
-  - name: prison_term_with_articles
-  - name: case_judgment
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "judge": {
+        "adapter": "judge",
+        "path": "cases/JuDGE",
+        "category": "cases",
+        "license": "MIT",
+        "upstream": "illusion5556/JuDGE",
+        "commit": "15b51fc294214dc47b12aeea37e01b905885f7b9",
+        "held_out": "test",
+        "held_out_files": [],
+        "real_names": True,
+    }
+}
+TASKS = [
+    "article_prediction",
+    "charge_prediction",
+    "prison_term",
+    "prison_term_with_articles",
+    "case_judgment",
+]
 
 
 def test_real_judge(shared_raw: Path, tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases")
+    stats = built.stats
     assert not stats["steps"].get("read", {}).get("dropped")
     assert stats["steps"]["case_judgment"]["in"] == 501
     rows = stats["rows_by_source_task"]["judge"]
@@ -181,7 +162,7 @@ def test_real_judge(shared_raw: Path, tmp_path: Path) -> None:
     assert stats["counters"]["citations"]["current"] >= 2000
     # A benchmark test split: every query is in test.
     splits = {}
-    for f in sorted((out / "data" / "stage1").glob("*.parquet")):
+    for f in sorted((built.out / "data" / "stage1").glob("*.parquet")):
         n = pq.read_metadata(f).num_rows
         splits[f.name.split("-")[0]] = splits.get(f.name.split("-")[0], 0) + n
     assert set(splits) == {"test"}, splits

@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import run_lawset
+from conftest import read_source, real_build
 from lawset.builders.pipeline.base import Context
-from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources import ADAPTERS
 from lawset.builders.sources.lawcrime import clean_content, doc_type_of, split_charges
 from lawset.builders.steps import HeldOut, MaskPii, Normalize
 from lawset.builders.tasks.documents import CaseCause, DocumentType
@@ -91,33 +89,25 @@ def fixture_tree(root: Path) -> Path:
     return src
 
 
-CFG = SourceConfig(
-    adapter="lawcrime",
-    path="cases/LawCrimeMining",
-    category="cases",
-    license="none stated",
-    real_names=True,
-)
+CFG = {
+    "path": "cases/LawCrimeMining",
+    "category": "cases",
+    "license": "none stated",
+    "real_names": True,
+}
 
 
 def run_fixture(tmp_path: Path, steps: list) -> tuple[list[dict], Context, list]:
     src = fixture_tree(tmp_path / "raw")
-    adapter = ADAPTERS["lawcrime"]()
-    plan = adapter.plan("lawcrime", CFG, src, None)
-    ctx = Context(0, tmp_path / "rejects.jsonl")
-    records = [r for u in plan.units for r in adapter.read("lawcrime", CFG, src, u, ctx)]
-    stream = [records]
-    for step in steps:
-        stream = list(step.run(stream, ctx))
-    ctx.close()
-    return [r for batch in stream for r in batch], ctx, plan.problems
+    read = read_source(
+        "lawcrime", src, name="lawcrime", steps=steps, rejects=tmp_path / "rejects.jsonl", **CFG
+    )
+    return read.records, read.ctx, read.problems
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
     out, ctx, problems = run_fixture(tmp_path, [])
-    assert [(p.file, p.reason) for p in problems] == [
-        ("corpus_lawsuit/10.txt", "duplicate_content")
-    ]
+    assert list(problems.items()) == [("corpus_lawsuit/10.txt", "duplicate_content")]
     assert ctx.stats.steps["read"]["dropped"] == {"too_short": 1}
     rejects = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text("utf-8").splitlines()]
     assert [(r["file"], r["reason"]) for r in rejects] == [("corpus_lawsuit/3.txt", "too_short")]
@@ -212,46 +202,21 @@ def test_helpers() -> None:
     assert clean_content("甲\n\n甲\n乙\n乙\n") == "甲\n乙"
 
 
+#: the source's recipe entry for the real build
+SOURCES = {
+    "lawcrime": {
+        "adapter": "lawcrime",
+        **CFG,
+        "upstream": "liuhuanyong/LawCrimeMining",
+        "commit": "6c650679adc96168ba9ca76afe498dfae5178fbf",
+        "held_out": "none",
+    }
+}
+
+
 def test_real_lawcrime_build(shared_raw: Path, tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(
-        """\
-version: 1
-name: test-lawcrime
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  lawcrime:
-    adapter: lawcrime
-    path: cases/LawCrimeMining
-    category: cases
-    license: "none stated"
-    upstream: liuhuanyong/LawCrimeMining
-    commit: 6c650679adc96168ba9ca76afe498dfae5178fbf
-    held_out: none
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: document_type
-  - name: case_cause
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-""",
-        encoding="utf-8",
-    )
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, ["document_type", "case_cause"], "cases")
+    stats = built.stats
     assert stats["steps"]["read"]["dropped"] == {"duplicate_content": 2, "too_short": 17}
     assert stats["steps"]["mask_pii"]["in"] == 1981  # 2,000 files less 19 rejects
     tasks = stats["counters"]["tasks"]
@@ -260,7 +225,9 @@ execution: {shards: 4}
     assert stats["counters"]["pii"]["name"] >= 20_000
     assert stats["rows_by_source_task"]["lawcrime"]["document_type"] >= 900
     rows = [
-        r for p in sorted(out.glob("data/stage1/*.parquet")) for r in pq.read_table(p).to_pylist()
+        r
+        for p in sorted(built.out.glob("data/stage1/*.parquet"))
+        for r in pq.read_table(p).to_pylist()
     ]
     assert len(rows) >= 1300
     text = "\n".join(m["content"] for r in rows for m in r["messages"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.sources.lawyer_llama import strip_referral
 from lawset.builders.tasks.consultation import Consultation, ConsultationDialogue, ScenarioArticle
-from test_tasks_exam import made, read_source, real_build
 
 LAWS = [
     "《民法典》第一千零七十六条：夫妻双方自愿离婚的，应当签订书面离婚协议。",
@@ -72,7 +72,8 @@ def test_strip_referral_keeps_advice() -> None:
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
-    records, dropped, _ = read_source("lawyer_llama", write_source(tmp_path), category="qa")
+    read = read_source("lawyer_llama", write_source(tmp_path), category="qa")
+    records, dropped = read.records, read.dropped
     by_id = {r["source_id"]: r for r in records}
     advice = by_id["legal_advice#0"]
     assert advice["kind"] == "consultation" and advice["topic"] == "consultation"
@@ -101,7 +102,7 @@ def test_parse_and_rejects(tmp_path: Path) -> None:
 
 
 def test_queries(tmp_path: Path) -> None:
-    records, _, _ = read_source("lawyer_llama", write_source(tmp_path), category="qa")
+    records = read_source("lawyer_llama", write_source(tmp_path), category="qa").records
     by_id = {r["source_id"]: {**r, "_held_out": "none"} for r in records}
     (q,) = made(Consultation(), by_id["zixun_gpt4#0"])
     assert q["messages"][1]["content"].endswith(
@@ -128,7 +129,8 @@ def test_real_source(shared_raw: Path, tmp_path: Path) -> None:
         "license": "Apache-2.0",
     }
     steps = ["consultation", "consultation_dialogue", "scenario_article"]
-    stats, rows = real_build(shared_raw, tmp_path, {"lawyer_llama": source}, steps, "qa")
+    built = real_build(shared_raw, tmp_path, {"lawyer_llama": source}, steps, "qa", dedup=False)
+    stats, rows = built.stats, built.rows()
     tasks = stats["counters"]["tasks"]
     assert tasks["consultation"] >= 8800 and tasks["consultation_dialogue"] >= 470
     assert tasks["scenario_article"] >= 1500

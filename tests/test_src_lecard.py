@@ -7,11 +7,9 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import run_lawset
+from conftest import read_source, real_build
 from lawset.builders.pipeline.base import Context
-from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources.lecard import Lecard
-from lawset.builders.sources.lecardv2 import LecardV2, charges_of
+from lawset.builders.sources.lecardv2 import charges_of
 from lawset.builders.steps import MaskPii
 from lawset.builders.tasks.application import ChargePrediction
 
@@ -20,13 +18,6 @@ def write_jsonl(path: Path, rows: list) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def read(adapter, root: Path, **cfg) -> tuple[list[dict], Context]:  # noqa: ANN001, ANN003
-    config = SourceConfig(adapter=adapter.name, path="x", category="cases", license="MIT", **cfg)
-    plan = adapter.plan(adapter.name, config, root, None)
-    ctx = Context(0)
-    return [r for u in plan.units for r in adapter.read(adapter.name, config, root, u, ctx)], ctx
 
 
 def test_lecard_parse_mask_and_charge_task(tmp_path: Path) -> None:
@@ -43,7 +34,16 @@ def test_lecard_parse_mask_and_charge_task(tmp_path: Path) -> None:
         ],
     )
     write_jsonl(root / "data" / "label" / "golden_labels.json", [{"5156": [1, 2]}])
-    records, ctx = read(Lecard(), root, held_out="test", real_names=True)
+    read = read_source(
+        "lecard",
+        root,
+        name="lecard",
+        category="cases",
+        license="MIT",
+        held_out="test",
+        real_names=True,
+    )
+    records, ctx = read.records, read.ctx
     assert ctx.stats.steps["read"]["dropped"] == {"missing_field": 2, "bad_field": 1}
     first, no_charge = records
     assert first["source_id"] == "5156" and first["charges"] == ["危险驾驶罪"]
@@ -106,7 +106,16 @@ def test_lecardv2_duplicates_and_rejects(tmp_path: Path) -> None:
         ],
     )
     write_jsonl(root / "label" / "test_relevence.trec", ["1\t0\t22\t3"])
-    records, ctx = read(LecardV2(), root, held_out="test", real_names=True)
+    read = read_source(
+        "lecardv2",
+        root,
+        name="lecardv2",
+        category="cases",
+        license="MIT",
+        held_out="test",
+        real_names=True,
+    )
+    records, ctx = read.records, read.ctx
     assert ctx.stats.steps["read"]["dropped"] == {
         "missing_field": 2,
         "bad_json": 1,
@@ -122,59 +131,37 @@ def test_lecardv2_duplicates_and_rejects(tmp_path: Path) -> None:
     assert second["charges"] == ["非法经营罪"] and second["title"] == ""
 
 
-RECIPE = """\
-version: 1
-name: test-lecard
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  lecard:
-    adapter: lecard
-    path: cases/LeCaRD
-    category: cases
-    license: MIT
-    upstream: myx666/LeCaRD
-    commit: b1a4b72b2050a4aa643e6360d5ff3a6b1fd221e3
-    held_out: test
-    held_out_files: []
-    real_names: true
-  lecardv2:
-    adapter: lecardv2
-    path: cases/LeCaRDv2
-    category: cases
-    license: MIT
-    upstream: THUIR/LeCaRDv2
-    commit: 3326485a6c41f8aeda15502fea24e658f8fab746
-    held_out: test
-    held_out_files: []
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: article_prediction
-  - name: charge_prediction
-  - name: prison_term
-  - name: case_judgment
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "lecard": {
+        "adapter": "lecard",
+        "path": "cases/LeCaRD",
+        "category": "cases",
+        "license": "MIT",
+        "upstream": "myx666/LeCaRD",
+        "commit": "b1a4b72b2050a4aa643e6360d5ff3a6b1fd221e3",
+        "held_out": "test",
+        "held_out_files": [],
+        "real_names": True,
+    },
+    "lecardv2": {
+        "adapter": "lecardv2",
+        "path": "cases/LeCaRDv2",
+        "category": "cases",
+        "license": "MIT",
+        "upstream": "THUIR/LeCaRDv2",
+        "commit": "3326485a6c41f8aeda15502fea24e658f8fab746",
+        "held_out": "test",
+        "held_out_files": [],
+        "real_names": True,
+    },
+}
+TASKS = ["article_prediction", "charge_prediction", "prison_term", "case_judgment"]
 
 
 def test_real_lecard_and_lecardv2(shared_raw: Path, tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases")
+    stats = built.stats
     assert stats["steps"]["read"]["dropped"] == {"duplicate_id": 40}  # 360 rows, 320 ids
     assert stats["steps"]["charge_prediction"]["in"] == 107 + 320
     rows = stats["rows_by_source_task"]
@@ -185,10 +172,13 @@ def test_real_lecard_and_lecardv2(shared_raw: Path, tmp_path: Path) -> None:
         "lecardv2": rows["lecardv2"]["charge_prediction"],
     }
     table = [
-        pq.read_table(f).to_pylist() for f in sorted((out / "data" / "stage1").glob("*.parquet"))
+        pq.read_table(f).to_pylist()
+        for f in sorted((built.out / "data" / "stage1").glob("*.parquet"))
     ]
     queries = [q for t in table for q in t]
-    assert {f.name.split("-")[0] for f in (out / "data" / "stage1").glob("*.parquet")} == {"test"}
+    assert {f.name.split("-")[0] for f in (built.out / "data" / "stage1").glob("*.parquet")} == {
+        "test"
+    }
     # No real defendant name of LeCaRD's first query survives unmasked.
     first = json.loads(
         (shared_raw / "cases/LeCaRD/data/query/query.json").read_text("utf-8").split("\n")[0]

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from conftest import run_lawset
+from conftest import parse_file, real_build
 from lawset.builders.pii import find_names
 from lawset.builders.pipeline.base import Context
 from lawset.builders.records import ELEMENT_QUESTION
-from lawset.builders.sources.common import RecordError
-from lawset.builders.sources.ledqa import LeDQA, load_case_docs, party_names
+from lawset.builders.sources.ledqa import load_case_docs, party_names
 from lawset.builders.steps import MaskPii
 from lawset.builders.tasks.understanding import CaseElementQA
 
@@ -44,17 +43,6 @@ def make_tree(root: Path) -> Path:
     return root
 
 
-def parse_file(root: Path, rel: str) -> tuple[list[dict], list[str]]:
-    adapter = LeDQA()
-    out, rejects = [], []
-    for where, raw in adapter.records(root / rel):
-        try:
-            out.extend(adapter.parse(raw, rel, where))
-        except RecordError as exc:
-            rejects.append(exc.reason)
-    return out, rejects
-
-
 def source_record(rec: dict) -> dict:
     return {
         **rec,
@@ -68,7 +56,7 @@ def source_record(rec: dict) -> dict:
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "LeDQA")
-    recs, rejects = parse_file(root, "answer/11.json")
+    recs, rejects = parse_file("ledqa", root / "answer/11.json", "answer/11.json")
     assert rejects == ["unknown_question", "missing_field"]
     assert [(r["question"], r["answer"]) for r in recs] == [
         ("是否有担保？", "不知道"),
@@ -77,7 +65,7 @@ def test_parse_and_rejects(tmp_path: Path) -> None:
     ]
     assert recs[0]["source_id"] == "11/q1" and recs[0]["doc_id"] == "11"
     assert recs[0]["category"] == "担保情况" and recs[0]["document"] == DOC
-    assert parse_file(root, "answer/99.json")[1] == ["missing_document"]
+    assert parse_file("ledqa", root / "answer/99.json", "answer/99.json")[1] == ["missing_document"]
 
 
 def test_party_names_found_without_role_words() -> None:
@@ -90,7 +78,7 @@ def test_party_names_found_without_role_words() -> None:
 
 def test_names_masked_before_the_query_is_made(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "LeDQA")
-    parsed = parse_file(root, "answer/11.json")[0][2]
+    parsed = parse_file("ledqa", root / "answer/11.json", "answer/11.json")[0][2]
     rec = source_record(parsed)
     ctx = Context(0)
     masked = [r for batch in MaskPii().run([[rec]], ctx) for r in batch][0]
@@ -108,50 +96,33 @@ def test_names_masked_before_the_query_is_made(tmp_path: Path) -> None:
     assert "王小明" in plain[0]["document"]
 
 
-RECIPE = """\
-version: 1
-name: test-ledqa
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  ledqa:
-    adapter: ledqa
-    path: cases/LeDQA
-    category: cases
-    license: "none stated"
-    upstream: BulouLiu/LeDQA
-    commit: af03f5989f7c6ae69d75d6fde2b761d22b1204ee
-    held_out: none
-    held_out_files: []
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: case_element_qa
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "ledqa": {
+        "adapter": "ledqa",
+        "path": "cases/LeDQA",
+        "category": "cases",
+        "license": "none stated",
+        "upstream": "BulouLiu/LeDQA",
+        "commit": "af03f5989f7c6ae69d75d6fde2b761d22b1204ee",
+        "held_out": "none",
+        "held_out_files": [],
+        "real_names": True,
+    }
+}
+TASKS = ["case_element_qa"]
 
 
 def test_real_ledqa(shared_raw: Path, tmp_path: Path) -> None:
-    recipe, out = tmp_path / "recipe.yaml", tmp_path / "out"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases")
+    stats = built.stats
     assert stats["steps"]["case_element_qa"]["in"] == 4800  # 100 files x 48 answers
     assert stats["counters"]["tasks"]["case_element_qa"] >= 4700
     assert stats["counters"]["pii"]["name"] > 10000
     rows = [
-        r for f in (out / "data" / "stage1").glob("*.parquet") for r in pq.read_table(f).to_pylist()
+        r
+        for f in (built.out / "data" / "stage1").glob("*.parquet")
+        for r in pq.read_table(f).to_pylist()
     ]
     answers = {r["messages"][-1]["content"] for r in rows}
     assert {"回答：是", "回答：否", "回答：不知道"} <= answers

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from conftest import made, read_source, real_build
 from lawset.builders.tasks.exam import BenchmarkItem
-from test_tasks_exam import made, read_source, real_build
 
 INSTR = "请阅读以下选择题给出正确选项，不要解释原因。请只给出答案的序号。\n"
 
@@ -37,7 +37,8 @@ def write_source(tmp_path: Path) -> Path:
 
 
 def test_parse_and_rejects(tmp_path: Path) -> None:
-    records, dropped, _ = read_source("lexeval", write_source(tmp_path))
+    read = read_source("lexeval", write_source(tmp_path))
+    records, dropped = read.records, read.dropped
     assert [(r["task_id"], r["source_id"]) for r in records] == [("1_1", "1_1#1"), ("5_3", "5_3#1")]
     first = records[0]
     assert first["kind"] == "benchmark" and first["answer"] == "AB"
@@ -57,7 +58,10 @@ def test_real_source_is_excluded_but_counted(shared_raw: Path, tmp_path: Path) -
         "license": "MIT",
         "held_out": "exclude",
     }
-    stats, rows = real_build(shared_raw, tmp_path, {"lexeval": source}, ["benchmark_item"], "exam")
+    built = real_build(
+        shared_raw, tmp_path, {"lexeval": source}, ["benchmark_item"], "exam", dedup=False
+    )
+    stats, rows = built.stats, built.rows()
     assert stats["steps"]["normalize"]["in"] >= 11600  # every item parsed
     assert stats["steps"]["held_out"]["dropped"]["held_out_excluded"] >= 11600
     assert stats["steps"]["read"]["dropped"] == {"missing_field": 3}

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_lawset
+from conftest import read_source, real_build
 from lawset.builders.pipeline.base import Context
-from lawset.builders.recipe import SourceConfig
-from lawset.builders.sources.mlmn import Mlmn
 from lawset.builders.tasks.application import ArticlePrediction, PrisonTerm
 
 ARTICLE_DICT = """\
@@ -65,16 +63,12 @@ def write_fixture(tmp_path: Path) -> Path:
 
 def read_fixture(tmp_path: Path) -> tuple[list[dict], Context]:
     root = write_fixture(tmp_path)
-    cfg = SourceConfig(adapter="mlmn", path="x", category="cases", license="none stated")
-    adapter = Mlmn()
-    plan = adapter.plan("mlmn", cfg, root, None)
-    assert [u["file"] for u in plan.units] == [
+    read = read_source("mlmn", root, name="mlmn", category="cases", license="none stated")
+    assert read.files == [
         "data/hurt/penalty_corpus.json",
         "data/traffic/penalty_corpus.json",
     ]
-    ctx = Context(0)
-    records = [r for u in plan.units for r in adapter.read("mlmn", cfg, root, u, ctx)]
-    return records, ctx
+    return read.records, read.ctx
 
 
 def test_parse_resolves_articles_and_decisions(tmp_path: Path) -> None:
@@ -111,49 +105,26 @@ def test_queries_of_one_judgment_share_a_group(tmp_path: Path) -> None:
     ]
 
 
-RECIPE = """\
-version: 1
-name: test-mlmn
-sources:
-  laws:
-    adapter: lawrefbook
-    path: laws/LawRefBook-Laws
-    category: laws
-    license: "none stated"
-  mlmn:
-    adapter: mlmn
-    path: cases/MLMN
-    category: cases
-    license: "none stated"
-    upstream: gjdnju/MLMN
-    commit: cfaed226d9df863736b17d8a2e38396e7d61bfc8
-    held_out: none
-    held_out_files: []
-    real_names: true
-steps:
-  - name: normalize
-  - name: held_out
-  - name: mask_pii
-  - name: article_prediction
-  - name: charge_prediction
-  - name: prison_term
-  - name: prison_term_with_articles
-  - name: citations
-  - name: quality_scores
-  - name: text_length
-execution: {shards: 4}
-"""
+#: the source's recipe entry and task generators for the real build
+SOURCES = {
+    "mlmn": {
+        "adapter": "mlmn",
+        "path": "cases/MLMN",
+        "category": "cases",
+        "license": "none stated",
+        "upstream": "gjdnju/MLMN",
+        "commit": "cfaed226d9df863736b17d8a2e38396e7d61bfc8",
+        "held_out": "none",
+        "held_out_files": [],
+        "real_names": True,
+    }
+}
+TASKS = ["article_prediction", "charge_prediction", "prison_term", "prison_term_with_articles"]
 
 
 def test_real_mlmn(shared_raw: Path, tmp_path: Path) -> None:
-    recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(RECIPE, encoding="utf-8")
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", recipe,
-        "--only", "cases", "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
+    built = real_build(shared_raw, tmp_path, SOURCES, TASKS, "cases")
+    stats = built.stats
     assert not stats["steps"].get("read", {}).get("dropped")
     assert stats["steps"]["charge_prediction"]["in"] == 860 + 883
     rows = stats["rows_by_source_task"]["mlmn"]

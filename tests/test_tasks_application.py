@@ -4,6 +4,7 @@ counters, phrasings, groups and determinism."""
 from __future__ import annotations
 
 import pytest
+from conftest import made
 from lawset.builders.pipeline.base import Context
 from lawset.builders.schema import content_id
 from lawset.builders.tasks.application import (
@@ -40,12 +41,6 @@ def case(**kw) -> dict:  # noqa: ANN003
     }
     rec.update(kw)
     return rec
-
-
-def made(step, rec: dict, ctx: Context | None = None) -> list[dict]:  # noqa: ANN001
-    out = [r for batch in step.run([[rec]], ctx or Context(0)) for r in batch]
-    assert out[0] is rec  # the case passes on to the next generator
-    return out[1:]
 
 
 def answer(q: dict) -> str:

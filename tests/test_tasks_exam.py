@@ -1,19 +1,11 @@
-"""Exam and consultation task formats on hand-made records; helpers shared by the exam and qa
-source tests (reading a hand-written source folder, building a real source through the CLI)."""
+"""Exam and consultation task formats on hand-made records."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-import yaml
-from conftest import run_lawset
-from lawset.builders.pipeline.base import Context, Step
-from lawset.builders.recipe import SourceConfig
+from conftest import made
 from lawset.builders.schema import content_id
-from lawset.builders.sources import ADAPTERS
 from lawset.builders.tasks.consultation import (
     Consultation,
     ConsultationDialogue,
@@ -28,76 +20,6 @@ from lawset.builders.tasks.exam import (
     ExamSubjective,
     benchmark_level,
 )
-
-# --- helpers shared by tests/test_src_*.py ------------------------------------------------------
-
-
-def read_source(
-    adapter: str, root: Path, **cfg: Any
-) -> tuple[list[dict], dict[str, int], dict[str, str]]:
-    """Run an adapter on a folder: (records, read drops per reason, skipped file -> reason)."""
-    config = SourceConfig(
-        adapter=adapter, path=root.name, category=cfg.pop("category", "exam"), license="x", **cfg
-    )
-    a = ADAPTERS[adapter]()
-    plan = a.plan("src", config, root, None)
-    ctx = Context(0)
-    records = [r for unit in plan.units for r in a.read("src", config, root, unit, ctx)]
-    dropped = ctx.stats.step("read")["dropped"]
-    return records, dropped, {p.file: p.reason for p in plan.problems}
-
-
-def made(step: Step, rec: dict) -> list[dict]:
-    """The queries one task generator makes from one record (the record passes on first)."""
-    ctx = Context(0)
-    out = [r for batch in step.run([[rec]], ctx) for r in batch]
-    assert out[0] is rec
-    return out[1:]
-
-
-def real_build(
-    shared_raw: Path,
-    tmp_path: Path,
-    sources: dict[str, dict],
-    steps: list[str],
-    only: str,
-) -> tuple[dict, list[dict]]:
-    """Build real sources through the CLI: (stats.json, stage1 rows with their ``split``)."""
-    recipe = {
-        "version": 1,
-        "name": "test-exam-qa",
-        "sources": {
-            "laws": {
-                "adapter": "lawrefbook",
-                "path": "laws/LawRefBook-Laws",
-                "category": "laws",
-                "license": "none stated",
-            },
-            **sources,
-        },
-        "steps": [
-            {"name": n}
-            for n in ["normalize", "held_out", "mask_pii", *steps, "citations", "quality_scores"]
-        ]
-        + [{"name": "text_length"}],
-        "execution": {"shards": 4},
-        # adapter and task counts: dedup (tested in test_dedup.py) would remove a few repeats
-        "dedup": {"exact_user_turn": False, "near": False},
-    }
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
-    out = tmp_path / "out"
-    run_lawset(
-        "build", "--sources", shared_raw, "--out", out, "--recipe", path, "--only", only,
-        "--no-progress",
-    )  # fmt: skip
-    stats = json.loads((out / "reports" / "stats.json").read_text("utf-8"))
-    rows = []
-    for f in sorted((out / "data" / "stage1").glob("*.parquet")):
-        split = f.name.split("-", 1)[0]
-        rows += [{**r, "split": split} for r in pq.read_table(f).to_pylist()]
-    return stats, rows
-
 
 # --- exam tasks ---------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO, run_lawset
+from conftest import REPO, build, run_lawset
 from lawset.builders.cli import main
 from lawset.builders.schema import stable_hash
 from lawset.validators.config import load_thresholds
@@ -70,19 +70,7 @@ FORMAT_TASKS = sorted(always_structured_tasks())
 @pytest.fixture(scope="session")
 def release(shared_raw: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("validate") / "release"
-    run_lawset(
-        "build",
-        "--sources",
-        shared_raw,
-        "--out",
-        out,
-        "--limit",
-        "40",
-        "--workers",
-        "2",
-        "--no-progress",
-    )
-    return out
+    return build(shared_raw, out, "--limit", "40", "--workers", "2").out
 
 
 def validate(root: Path, *args: str) -> tuple[int, str, dict]:
