@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..numerals import parse_article_label
-from ..records import ARTICLE, invalid
+from ..records import ARTICLE
 from ..schema import stable_hash
 from . import Problem, SourceAdapter, SourcePlan, register_adapter
-from .common import missing_folder
+from .common import missing_folder, rejected_as_undeclared
 from .laws import _heading_text, _items
 
 if TYPE_CHECKING:
@@ -589,19 +589,14 @@ class ChinaLawMcpAdapter(SourceAdapter):
                 level=v["level"],
                 doc_type=v["doc_type"],
             )
-            problem = invalid(rec)
-            if problem is not None:
-                reason, message = problem
-                ctx.reject(
-                    "read",
-                    reason,
-                    None,
-                    source=source,
-                    file=rel,
-                    where=f"{where}, {label}{dup}",
-                    message=f"{rel} ({title}, {label}{dup}): {message}",
-                    start=text[:200],
-                )
-                continue
-            out.append(rec)
+            if not rejected_as_undeclared(
+                ctx,
+                rec,
+                source=source,
+                file=rel,
+                where=f"{where}, {label}{dup}",
+                shown=f"{rel} ({title}, {label}{dup})",
+                start=text[:200],
+            ):
+                out.append(rec)
         return out

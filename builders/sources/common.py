@@ -262,6 +262,28 @@ def held_out_policy(cfg: SourceConfig, rel: str) -> str:
     return "none"
 
 
+def rejected_as_undeclared(
+    ctx: Context, record: Record, *, source: str, file: str, where: str, shown: str, start: str
+) -> bool:
+    """Reject (step ``read``) a record an adapter made that does not match its kind's
+    declaration, naming ``shown`` (file and article) in the message; True when rejected."""
+    problem = invalid(record)
+    if problem is None:
+        return False
+    reason, message = problem
+    ctx.reject(
+        "read",
+        reason,
+        None,
+        source=source,
+        file=file,
+        where=where,
+        message=f"{shown}: {message}",
+        start=start,
+    )
+    return True
+
+
 def missing_folder(source: str, cfg: SourceConfig) -> Problem:
     """The problem of a source whose folder is not under ``--sources``."""
     return Problem(

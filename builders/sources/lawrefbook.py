@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..records import ARTICLE, invalid
+from ..records import ARTICLE
 from ..schema import stable_hash
 from . import Problem, SourceAdapter, SourcePlan, register_adapter
-from .common import missing_folder, unreadable
+from .common import missing_folder, rejected_as_undeclared, unreadable
 from .laws import LawSourceError, list_law_files, parse_articles, read_law_file
 
 if TYPE_CHECKING:
@@ -210,21 +210,16 @@ class LawRefBookAdapter(SourceAdapter):
                     license=cfg.license,
                     _simplified=cfg.script == "simplified",
                 )
-                problem = invalid(rec)
-                if problem is not None:
-                    reason, message = problem
-                    ctx.reject(
-                        "read",
-                        reason,
-                        None,
-                        source=source,
-                        file=f["path"],
-                        where=f"{a.label}{dup}",
-                        message=f"{f['path']} ({a.label}{dup}): {message}",
-                        start=a.text[:200],
-                    )
-                    continue
-                records.append(rec)
+                if not rejected_as_undeclared(
+                    ctx,
+                    rec,
+                    source=source,
+                    file=f["path"],
+                    where=f"{a.label}{dup}",
+                    shown=f"{f['path']} ({a.label}{dup})",
+                    start=a.text[:200],
+                ):
+                    records.append(rec)
         # Which texts occur once among the latest articles: an identification question ("which
         # article says ...") only has one right answer for those.
         latest_texts = Counter(r["text"] for r in records if r["is_latest"])
